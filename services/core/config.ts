@@ -1,0 +1,187 @@
+// Configuration is read and validated once, at start-up, into a typed object. Nothing else in
+// Cairn reads process.env: services receive the Config (or the part they need).
+import * as path from 'node:path';
+
+/** Bounds for one per-function limit, in the unit the function API uses. */
+export interface LimitRange {
+  default: number;
+  min: number;
+  max: number;
+}
+
+export interface Config {
+  /** Platform version, stamped everywhere (package.json `version`). */
+  version: string;
+  /** TCP address the api listens on. @default 127.0.0.1 */
+  host: string;
+  /** TCP port. 0 picks a free port (tests). @default 8080 */
+  port: number;
+  /** Base URL users reach the api at; the catalog and storage URLs are built from it.
+   *  @default http://<host>:<port> once the port is known */
+  publicUrl: string | undefined;
+  /** Where local state lives (PGlite files, objects, sandboxes' scratch). @default ./.cairn */
+  dataDir: string;
+  /** `postgres://…` for a real PostgreSQL; unset means embedded PGlite in `<dataDir>/db`. */
+  databaseUrl: string | undefined;
+  /** Keystone region name in the catalog. @default RegionOne */
+  region: string;
+  identity: {
+    /** Password of the bootstrap `admin` user; generated and stored on first start when unset. */
+    adminPassword: string | undefined;
+    /** Password of the `demo` user; generated and stored on first start when unset. */
+    demoPassword: string | undefined;
+    /** Token lifetime. @default 86400 s (Keystone's and tempauth's default) */
+    tokenTtlSeconds: number;
+  };
+  objectStore: {
+    /** @default fs */
+    backend: 'fs';
+  };
+  limits: {
+    /** seconds */
+    timeout: LimitRange;
+    /** millicpu */
+    cpu: LimitRange;
+    /** bytes */
+    memorySize: LimitRange;
+    /** Largest uploaded package. @default 50 MiB (the CLI's own cap) */
+    packageMaxBytes: number;
+    /** Largest unpacked package, the zip-bomb guard. @default 256 MiB */
+    unpackedMaxBytes: number;
+    /** Most files in one package. @default 10000 */
+    packageMaxEntries: number;
+    /** Largest JSON/form request body on the function API (uploads use packageMaxBytes). @default 1 MiB */
+    requestBodyMaxBytes: number;
+    /** Execution log kept per execution; the rest is cut with a marker. @default 1 MiB */
+    logMaxBytes: number;
+    /** Most processes in one sandbox. @default 128 (Qinling's runtime rlimit) */
+    processes: number;
+    /** Most open files in one sandbox. @default 1024 */
+    openFiles: number;
+    /** Private /tmp size in a sandbox. @default 64 MiB */
+    tmpBytes: number;
+  };
+  executor: {
+    /** bubblewrap binary. @default /usr/bin/bwrap */
+    bwrapPath: string;
+    /** Python 3 interpreter for the python3 runtime; Debian's, not a pyenv shim. @default /usr/bin/python3 */
+    pythonPath: string;
+    /** Node.js binary for the nodejs runtime. @default the running node */
+    nodePath: string;
+    /** podman binary for image functions; unset or missing means image functions cannot run. @default /usr/bin/podman */
+    podmanPath: string;
+    /** cgroup v1 mount root used for memory/cpu/pids limits. @default /sys/fs/cgroup */
+    cgroupRoot: string;
+    /** Generic warm sandboxes kept ready per runtime. @default 2 */
+    poolSize: number;
+    /** Most sandboxes running at once (all functions). @default 16 */
+    maxSandboxes: number;
+    /** Most sandboxes one function version may hold. @default 4 */
+    maxWorkersPerFunction: number;
+    /** Calls waiting for a sandbox before new ones get 429. @default 1000 */
+    queueLimit: number;
+    /** Memory granted to the runtime itself (interpreter, built-in libraries) on top of the
+     *  function's memory_size, as Qinling's worker parent held its libraries outside the
+     *  function's cgroup. @default 128 MiB */
+    runtimeOverheadBytes: number;
+    /** A warm sandbox unused this long is stopped. @default 600 s */
+    idleSeconds: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MiB = 1024 * 1024;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads CAIRN_* variables (and explicit overrides, which win) into a Config. Every problem is
+ * collected into one ConfigError that names the variable and what it takes.
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {}): Config {
+  const e: Env = { ...env, ...overrides };
+  const problems: string[] = [];
+  const int = (name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = e[name];
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${raw}: expected an integer from ${min} to ${max}`);
+      return def;
+    }
+    return n;
+  };
+  const str = (name: string, def: string): string => (e[name] === undefined || e[name] === '' ? def : (e[name] as string));
+  const opt = (name: string): string | undefined => (e[name] === undefined || e[name] === '' ? undefined : e[name]);
+
+  const databaseUrl = opt('CAIRN_DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(`CAIRN_DATABASE_URL=${databaseUrl}: expected postgres://user@host:port/db (or unset for embedded PGlite)`);
+  }
+  const backend = str('CAIRN_OBJECT_STORE', 'fs');
+  if (backend !== 'fs') problems.push(`CAIRN_OBJECT_STORE=${backend}: this release supports "fs"`);
+  const publicUrl = opt('CAIRN_PUBLIC_URL')?.replace(/\/+$/, '');
+  if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push(`CAIRN_PUBLIC_URL=${publicUrl}: expected http(s)://host[:port]`);
+
+  const timeoutMax = int('CAIRN_TIMEOUT_MAX', 300, 1, 3600);
+  const config: Config = {
+    version: str('CAIRN_VERSION', readPackageVersion()),
+    host: str('CAIRN_HOST', '127.0.0.1'),
+    port: int('CAIRN_PORT', 8080, 0, 65535),
+    publicUrl,
+    dataDir: path.resolve(str('CAIRN_DATA_DIR', '.cairn')),
+    databaseUrl,
+    region: str('CAIRN_REGION', 'RegionOne'),
+    identity: {
+      adminPassword: opt('CAIRN_ADMIN_PASSWORD'),
+      demoPassword: opt('CAIRN_DEMO_PASSWORD'),
+      tokenTtlSeconds: int('CAIRN_TOKEN_TTL', 86400, 60, 30 * 86400),
+    },
+    objectStore: { backend: 'fs' },
+    limits: {
+      timeout: { default: int('CAIRN_TIMEOUT_DEFAULT', 5, 1, timeoutMax), min: 1, max: timeoutMax },
+      cpu: { default: 100, min: 100, max: int('CAIRN_CPU_MAX', 300, 100, 64000) },
+      memorySize: { default: 32 * MiB, min: 32 * MiB, max: int('CAIRN_MEMORY_MAX', 128 * MiB, 32 * MiB) },
+      packageMaxBytes: int('CAIRN_PACKAGE_MAX_BYTES', 50 * MiB, 1024),
+      unpackedMaxBytes: int('CAIRN_UNPACKED_MAX_BYTES', 256 * MiB, 1024),
+      packageMaxEntries: int('CAIRN_PACKAGE_MAX_ENTRIES', 10000, 1),
+      requestBodyMaxBytes: int('CAIRN_REQUEST_BODY_MAX_BYTES', 1 * MiB, 1024),
+      logMaxBytes: int('CAIRN_LOG_MAX_BYTES', 1 * MiB, 1024),
+      processes: int('CAIRN_SANDBOX_PROCESSES', 128, 8),
+      openFiles: int('CAIRN_SANDBOX_OPEN_FILES', 1024, 64),
+      tmpBytes: int('CAIRN_SANDBOX_TMP_BYTES', 64 * MiB, MiB),
+    },
+    executor: {
+      bwrapPath: str('CAIRN_BWRAP', '/usr/bin/bwrap'),
+      pythonPath: str('CAIRN_PYTHON', '/usr/bin/python3'),
+      nodePath: str('CAIRN_NODE', process.execPath),
+      podmanPath: str('CAIRN_PODMAN', '/usr/bin/podman'),
+      cgroupRoot: str('CAIRN_CGROUP_ROOT', '/sys/fs/cgroup'),
+      poolSize: int('CAIRN_POOL_SIZE', 2, 0, 64),
+      maxSandboxes: int('CAIRN_MAX_SANDBOXES', 16, 1, 4096),
+      maxWorkersPerFunction: int('CAIRN_MAX_WORKERS_PER_FUNCTION', 4, 1, 1024),
+      queueLimit: int('CAIRN_QUEUE_LIMIT', 1000, 0),
+      runtimeOverheadBytes: int('CAIRN_RUNTIME_OVERHEAD_BYTES', 128 * MiB, 16 * MiB),
+      idleSeconds: int('CAIRN_IDLE_SECONDS', 600, 1),
+    },
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+function readPackageVersion(): string {
+  // package.json sits at the repository root, two levels above services/core.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../package.json') as { version: string }).version;
+}
+
+/** The URL users reach the api at, once the listening port is known. */
+export function publicBaseUrl(config: Config, boundPort: number): string {
+  return config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${boundPort}`;
+}

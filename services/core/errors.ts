@@ -1,0 +1,103 @@
+// One error catalog for the whole platform: each error has a stable code, an HTTP status and a
+// message template. Handlers throw CairnError; each surface's renderer writes its own wire shape
+// (Qinling `faultstring` JSON, Keystone `error` JSON, Swift plain text). docs/errors.md documents
+// every code, and a test checks the two agree.
+
+export interface ErrorSpec {
+  status: number;
+  /** Template; `{name}` is replaced from the error's params. Qinling's exact strings where it had one. */
+  message: string;
+}
+
+export const ERROR_CATALOG = {
+  // --- generic request handling
+  'request.not_found': { status: 404, message: 'The resource could not be found.' },
+  'request.method_not_allowed': { status: 405, message: 'Method {method} is not allowed on this resource.' },
+  'request.body_too_large': { status: 413, message: 'Request body is larger than {limit} bytes.' },
+  'request.bad_json': { status: 400, message: 'Request body is not valid JSON: {reason}' },
+  'request.bad_body': { status: 400, message: 'Malformed request body: {reason}' },
+  'request.unsupported_media_type': { status: 415, message: 'Unsupported content type {type}.' },
+  'request.missing_param': { status: 400, message: 'Required param is missing. Required: {params}' },
+  'request.invalid_param': { status: 400, message: 'Invalid value for {name}: {reason}' },
+  'request.unknown_argument': { status: 400, message: 'Unknown argument: {name}' },
+  'internal': { status: 500, message: 'Internal server error (request {requestId}).' },
+  'unavailable': { status: 503, message: '{reason}' },
+
+  // --- identity
+  'auth.required': { status: 401, message: 'The request you have made requires authentication.' },
+  'auth.invalid_token': { status: 401, message: 'The token is invalid or has expired.' },
+  'auth.bad_credentials': { status: 401, message: 'Invalid username or password.' },
+  'auth.forbidden': { status: 403, message: 'Operation not allowed' },
+  'auth.unknown_method': { status: 400, message: 'Unsupported authentication method: {method}' },
+  'identity.project_not_found': { status: 404, message: 'Could not find project: {project}.' },
+  'identity.user_not_found': { status: 404, message: 'Could not find user: {user}.' },
+  'identity.conflict': { status: 409, message: 'Conflict occurred attempting to store {kind} - duplicate entry {name}.' },
+
+  // --- function API: runtimes
+  'runtime.not_found': { status: 404, message: 'Runtime not found [id={id}]' },
+  'runtime.in_use': { status: 403, message: 'Runtime {id} is still in use.' },
+  'runtime.not_available': { status: 400, message: 'Runtime {id} is not available.' },
+  'runtime.unavailable_for_execution': { status: 409, message: 'Runtime {id} is not available.' },
+  'runtime.unknown_image': { status: 400, message: 'Runtime image {image} is not known to this platform; known images: {known}.' },
+
+  // --- function API: functions
+  'function.not_found': { status: 404, message: 'Function not found [id={id}]' },
+  'function.runtime_required': { status: 400, message: '"runtime_id" must be specified.' },
+  'function.invalid_code': { status: 400, message: 'Invalid code specified: {reason}' },
+  'function.invalid_source': { status: 400, message: 'Invalid code source specified, available sources: package, swift, image' },
+  'function.swift_incomplete': { status: 400, message: 'Both container and object must be provided for swift type function.' },
+  'function.swift_invalid': { status: 400, message: 'Failed to validate object in Swift.' },
+  'function.package_missing': { status: 400, message: 'Package is required for a package type function.' },
+  'function.package_md5_mismatch': { status: 400, message: 'Package md5 mismatch.' },
+  'function.package_invalid': { status: 400, message: 'Package is not a valid ZIP package.' },
+  'function.package_unsafe': { status: 400, message: 'Package entry {entry} is not allowed: {reason}' },
+  'function.package_too_large': { status: 413, message: 'Package is larger than the allowed {limit} bytes.' },
+  'function.package_unpacked_too_large': { status: 413, message: 'Package unpacks to more than the allowed {limit} bytes.' },
+  'function.package_too_many_entries': { status: 413, message: 'Package has more than the allowed {limit} entries.' },
+  'function.not_integer': { status: 400, message: 'Invalid {name} resource specified. An integer is required.' },
+  'function.limit_out_of_range': { status: 400, message: '{name} resource limitation not within the allowable range: {min} ~ {max}({unit}).' },
+  'function.invalid_entry': { status: 400, message: 'Invalid entry {entry}: expected <module>.<function>.' },
+  'function.code_type_changed': { status: 400, message: 'The function code type can not be changed.' },
+  'function.image_code_changed': { status: 400, message: 'The image type function code can not be changed.' },
+  'function.checksum_not_changed': { status: 400, message: 'The function code checksum is not changed.' },
+  'function.swift_update_unsupported': { status: 400, message: 'Updating swift code needs a "code" field: {"source": "swift", "swift": {"container": ..., "object": ...}}; python-qinlingclient 5.1.1 cannot send one.' },
+  'function.download_image': { status: 405, message: 'Download image function is not allowed.' },
+  'function.delete_not_owner': { status: 403, message: 'Function can only be deleted by its owner.' },
+  'function.has_jobs': { status: 403, message: 'The function is still associated with running job(s).' },
+  'function.has_webhooks': { status: 403, message: 'The function is still associated with webhook(s).' },
+  'function.has_aliases': { status: 403, message: 'The function is still associated with function alias(es).' },
+
+  // --- function API: executions
+  'execution.not_found': { status: 404, message: 'Execution not found [id={id}]' },
+  'execution.function_required': { status: 400, message: 'Either function_alias or function_id must be provided.' },
+  'execution.version_not_found': { status: 404, message: 'FunctionVersion not found [function_id={id}, version_number={version}]' },
+  'execution.alias_not_found': { status: 404, message: 'FunctionAlias not found [name={name}]' },
+  'execution.version_not_package': { status: 400, message: 'Versions are only supported for package type functions.' },
+  'execution.queue_full': { status: 429, message: 'Too many executions are waiting for function {id}; retry later.' },
+  'execution.bad_filter': { status: 400, message: 'Invalid filter {name}={value}: {reason}' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+export type ErrorParams = Record<string, string | number>;
+
+/** A failure with a stable code; renderers turn it into the wire shape of their surface. */
+export class CairnError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly params: ErrorParams = {},
+    options?: { cause?: unknown },
+  ) {
+    super(formatMessage(ERROR_CATALOG[code].message, params), options);
+    this.name = 'CairnError';
+    this.status = ERROR_CATALOG[code].status;
+  }
+}
+
+function formatMessage(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in params ? String(params[key]) : whole));
+}
+
+export function isCairnError(err: unknown): err is CairnError {
+  return err instanceof CairnError;
+}

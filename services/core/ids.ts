@@ -1,0 +1,16 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+/** Resource ids of the function API: UUIDs, as Qinling's (the CLI treats them as "ID, not name"). */
+export function newUuid(): string {
+  return randomUUID();
+}
+
+/** Keystone-style ids for projects and users: 32 lowercase hex digits. */
+export function newHexId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Request ids in Swift's shape (`tx` + 21 hex + `-` + 10 hex of the Unix time), used on every surface. */
+export function newRequestId(now = Date.now()): string {
+  return `tx${randomBytes(11).toString('hex').slice(0, 21)}-${Math.floor(now / 1000).toString(16).padStart(10, '0')}`;
+}
