@@ -32,6 +32,9 @@ export const ERROR_CATALOG = {
   'identity.project_not_found': { status: 404, message: 'Could not find project: {project}.' },
   'identity.user_not_found': { status: 404, message: 'Could not find user: {user}.' },
   'identity.conflict': { status: 409, message: 'Conflict occurred attempting to store {kind} - duplicate entry {name}.' },
+  'identity.no_project_access': { status: 401, message: 'User {user} has no access to project {project}.' },
+  'identity.token_not_found': { status: 404, message: 'Could not find token.' },
+  'identity.unsupported_scope': { status: 400, message: 'Scope {scope} is not supported; scope to a project or leave the token unscoped.' },
 
   // --- function API: runtimes
   'runtime.not_found': { status: 404, message: 'Runtime not found [id={id}]' },
@@ -75,6 +78,34 @@ export const ERROR_CATALOG = {
   'execution.version_not_package': { status: 400, message: 'Versions are only supported for package type functions.' },
   'execution.queue_full': { status: 429, message: 'Too many executions are waiting for function {id}; retry later.' },
   'execution.bad_filter': { status: 400, message: 'Invalid filter {name}={value}: {reason}' },
+
+  // --- storage (Swift API and object store; the message is the body Swift itself sends)
+  'storage.invalid_name': { status: 412, message: 'Invalid UTF8 or contains NULL' },
+  'storage.name_too_long': { status: 400, message: '{kind} name length of {length} longer than {max}' },
+  'storage.bad_path': { status: 400, message: 'Invalid path: {path}' },
+  'storage.metadata_name_empty': { status: 400, message: 'Metadata name cannot be empty' },
+  'storage.metadata_not_utf8': { status: 400, message: 'Metadata must be valid UTF-8' },
+  'storage.metadata_name_too_long': { status: 400, message: 'Metadata name too long: {header}' },
+  'storage.metadata_value_too_long': { status: 400, message: 'Metadata value longer than {max}: {header}' },
+  'storage.metadata_too_many': { status: 400, message: 'Too many metadata items; max {max}' },
+  'storage.metadata_too_large': { status: 400, message: 'Total metadata too large; max {max}' },
+  'storage.header_too_long': { status: 400, message: 'Header value too long: {header}' },
+  'storage.bad_content_length': { status: 400, message: 'Invalid Content-Length' },
+  'storage.length_required': { status: 411, message: 'Length Required' },
+  'storage.too_large': { status: 413, message: 'Your request is too large.' },
+  'storage.incomplete_body': { status: 499, message: 'Client disconnected before sending the whole body' },
+  'storage.etag_mismatch': { status: 422, message: 'Unable to process the contained instructions' },
+  'storage.limit_too_large': { status: 412, message: 'Maximum limit is {max}' },
+  'storage.bad_listing_param': { status: 400, message: 'Invalid {name}' },
+  'storage.account_forbidden': { status: 403, message: 'Access was denied to this resource.' },
+  'storage.unauthorized': { status: 401, message: 'This server could not verify that you are authorized to access the document you requested.' },
+  'storage.container_not_found': { status: 404, message: 'The resource could not be found.' },
+  'storage.object_not_found': { status: 404, message: 'The resource could not be found.' },
+  'storage.container_not_empty': { status: 409, message: 'There was a conflict when trying to complete your request.' },
+  'storage.precondition_failed': { status: 412, message: 'A precondition for this request was not met.' },
+  'storage.range_not_satisfiable': { status: 416, message: 'The Range requested is not available.' },
+  'storage.method_not_allowed': { status: 405, message: 'The method is not allowed for this resource.' },
+  'storage.object_too_large_to_read': { status: 413, message: 'Object {container}/{object} is larger than the allowed {limit} bytes.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

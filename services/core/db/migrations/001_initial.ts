@@ -71,9 +71,17 @@ CREATE TABLE functions (
 );
 CREATE INDEX functions_project ON functions (project_id, created_at);
 
+-- Live executors: a claim held by an executor whose heartbeat went stale is recovered.
+CREATE TABLE executors (
+  id text PRIMARY KEY,
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE executions (
   id text PRIMARY KEY,
   project_id text NOT NULL,
+  -- who asked: async and queued runs get a fresh token for this user as their context
+  user_id text,
   function_id text NOT NULL,
   function_version integer NOT NULL DEFAULT 0,
   function_alias text,
@@ -85,6 +93,8 @@ CREATE TABLE executions (
   -- set while an executor runs it; a stale claim after a crash is recovered, never left running
   claimed_by text,
   claimed_at timestamptz,
+  -- the log inline while small; larger logs live in the object store under log_key
+  log text,
   log_key text,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz

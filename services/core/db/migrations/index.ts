@@ -1,5 +1,7 @@
 // The migration history, in order. SQL lives in TypeScript modules so the bundles carry it.
 import type { Migration } from '../migrate';
 import { initial } from './001_initial';
+import { objectstore } from './002_objectstore';
+import { identity } from './003_identity';
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, objectstore, identity];

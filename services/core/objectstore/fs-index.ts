@@ -1,0 +1,290 @@
+// The fs backend's index in the platform database: accounts, containers (with counts kept in the
+// same transaction as every object write) and object rows naming their data files. All SQL of the
+// object store is here; fs.ts only moves bytes.
+import type { Database, Queryable } from '../db/database';
+import { CairnError } from '../errors';
+import type {
+  AccountInfo,
+  ContainerInfo,
+  ContainerSummary,
+  ListEntry,
+  ListOptions,
+  Metadata,
+  MetadataUpdate,
+  ObjectInfo,
+  ObjectSummary,
+} from './backend';
+import { type Bound, walkListing } from './listing';
+import { nowMicros } from './timestamp';
+
+interface ObjectRow {
+  name: string;
+  bytes: string | number;
+  etag: string;
+  content_type: string;
+  modified_us: string | number;
+  meta?: Metadata | string;
+  file_id?: string;
+}
+
+/** An object row plus the data file it names. */
+export interface StoredObject extends ObjectInfo {
+  fileId: string;
+}
+
+function parseMeta(raw: Metadata | string | null | undefined): Metadata {
+  if (!raw) return {};
+  return typeof raw === 'string' ? (JSON.parse(raw) as Metadata) : raw;
+}
+
+function toObject(r: ObjectRow): ObjectSummary {
+  return { name: r.name, bytes: Number(r.bytes), etag: r.etag, contentType: r.content_type, modifiedAt: Number(r.modified_us) };
+}
+
+function toStored(r: ObjectRow): StoredObject {
+  return { ...toObject(r), meta: parseMeta(r.meta), fileId: r.file_id as string };
+}
+
+/** `name` conditions for one listing range; `first` is the number of the first free parameter. */
+function rangeSql(range: { lower?: Bound; upper?: Bound }, first: number): { sql: string; params: string[] } {
+  const parts: string[] = [];
+  const params: string[] = [];
+  if (range.lower) {
+    params.push(range.lower.value);
+    parts.push(`name ${range.lower.inclusive ? '>=' : '>'} $${first + params.length - 1}`);
+  }
+  if (range.upper) {
+    params.push(range.upper.value);
+    parts.push(`name ${range.upper.inclusive ? '<=' : '<'} $${first + params.length - 1}`);
+  }
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+}
+
+const META_MERGE = `(meta || $META_SET::jsonb) - $META_REMOVE::text[]`;
+
+function metaMergeSql(setParam: number, removeParam: number): string {
+  return META_MERGE.replace('$META_SET', `$${setParam}`).replace('$META_REMOVE', `$${removeParam}`);
+}
+
+export class ObjectIndex {
+  constructor(private readonly db: Database) {}
+
+  private async ensureAccount(q: Queryable, account: string): Promise<void> {
+    await q.query('INSERT INTO os_accounts (name, created_us) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [account, nowMicros()]);
+  }
+
+  async headAccount(account: string): Promise<AccountInfo> {
+    const sql = `SELECT a.created_us, a.meta, c.n, c.objects, c.bytes FROM os_accounts a,
+      LATERAL (SELECT count(*) AS n, coalesce(sum(object_count), 0) AS objects, coalesce(sum(bytes_used), 0) AS bytes
+               FROM os_containers WHERE account = a.name) c
+      WHERE a.name = $1`;
+    type Row = { created_us: string; meta: Metadata; n: string; objects: string; bytes: string };
+    let rows = await this.db.query<Row>(sql, [account]);
+    if (rows.length === 0) {
+      await this.ensureAccount(this.db, account);
+      rows = await this.db.query<Row>(sql, [account]);
+    }
+    const r = rows[0];
+    return {
+      name: account,
+      containerCount: Number(r.n),
+      objectCount: Number(r.objects),
+      bytesUsed: Number(r.bytes),
+      createdAt: Number(r.created_us),
+      meta: parseMeta(r.meta),
+    };
+  }
+
+  async updateAccount(account: string, update: MetadataUpdate): Promise<void> {
+    await this.db.query(
+      `INSERT INTO os_accounts AS a (name, created_us, meta) VALUES ($1, $2, $3::jsonb - $4::text[])
+       ON CONFLICT (name) DO UPDATE SET meta = (a.meta || $3::jsonb) - $4::text[]`,
+      [account, nowMicros(), JSON.stringify(update.set), update.remove],
+    );
+  }
+
+  async listContainers(account: string, opts: ListOptions): Promise<ListEntry<ContainerSummary>[]> {
+    type Row = { name: string; object_count: string; bytes_used: string; modified_us: string };
+    return walkListing<ContainerSummary>(
+      opts,
+      (r) => r.name,
+      async (range) => {
+        const { sql, params } = rangeSql(range, 3);
+        const rows = await this.db.query<Row>(
+          `SELECT name, object_count, bytes_used, modified_us FROM os_containers WHERE account = $1${sql}
+           ORDER BY name ${range.reverse ? 'DESC' : 'ASC'} LIMIT $2`,
+          [account, range.limit, ...params],
+        );
+        return rows.map((r) => ({ name: r.name, objectCount: Number(r.object_count), bytesUsed: Number(r.bytes_used), modifiedAt: Number(r.modified_us) }));
+      },
+    );
+  }
+
+  async putContainer(account: string, container: string, update: MetadataUpdate): Promise<{ created: boolean }> {
+    return this.db.transaction(async (tx) => {
+      await this.ensureAccount(tx, account);
+      const now = nowMicros();
+      const inserted = await tx.query(
+        `INSERT INTO os_containers (account, name, created_us, modified_us, meta) VALUES ($1, $2, $3, $3, $4::jsonb - $5::text[])
+         ON CONFLICT (account, name) DO NOTHING RETURNING id`,
+        [account, container, now, JSON.stringify(update.set), update.remove],
+      );
+      if (inserted.length > 0) return { created: true };
+      await tx.query(`UPDATE os_containers SET modified_us = $3, meta = ${metaMergeSql(4, 5)} WHERE account = $1 AND name = $2`, [
+        account,
+        container,
+        now,
+        JSON.stringify(update.set),
+        update.remove,
+      ]);
+      return { created: false };
+    });
+  }
+
+  async headContainer(account: string, container: string): Promise<ContainerInfo | undefined> {
+    const rows = await this.db.query<{ object_count: string; bytes_used: string; created_us: string; modified_us: string; meta: Metadata }>(
+      'SELECT object_count, bytes_used, created_us, modified_us, meta FROM os_containers WHERE account = $1 AND name = $2',
+      [account, container],
+    );
+    if (rows.length === 0) return undefined;
+    const r = rows[0];
+    return {
+      name: container,
+      objectCount: Number(r.object_count),
+      bytesUsed: Number(r.bytes_used),
+      createdAt: Number(r.created_us),
+      modifiedAt: Number(r.modified_us),
+      meta: parseMeta(r.meta),
+    };
+  }
+
+  async updateContainer(account: string, container: string, update: MetadataUpdate): Promise<void> {
+    const rows = await this.db.query(
+      `UPDATE os_containers SET modified_us = $3, meta = ${metaMergeSql(4, 5)} WHERE account = $1 AND name = $2 RETURNING id`,
+      [account, container, nowMicros(), JSON.stringify(update.set), update.remove],
+    );
+    if (rows.length === 0) throw new CairnError('storage.container_not_found');
+  }
+
+  async deleteContainer(account: string, container: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      // The row lock makes a concurrent object PUT wait, then find the container gone (404).
+      const rows = await tx.query<{ id: string; object_count: string }>(
+        'SELECT id, object_count FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE',
+        [account, container],
+      );
+      if (rows.length === 0) throw new CairnError('storage.container_not_found');
+      if (Number(rows[0].object_count) > 0) throw new CairnError('storage.container_not_empty');
+      await tx.query('DELETE FROM os_containers WHERE id = $1', [rows[0].id]);
+    });
+  }
+
+  private async containerId(account: string, container: string): Promise<string | undefined> {
+    const rows = await this.db.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2', [account, container]);
+    return rows[0]?.id;
+  }
+
+  async listObjects(account: string, container: string, opts: ListOptions): Promise<ListEntry<ObjectSummary>[]> {
+    const id = await this.containerId(account, container);
+    if (id === undefined) throw new CairnError('storage.container_not_found');
+    return walkListing<ObjectSummary>(
+      opts,
+      (r) => r.name,
+      async (range) => {
+        const { sql, params } = rangeSql(range, 3);
+        const rows = await this.db.query<ObjectRow>(
+          `SELECT name, bytes, etag, content_type, modified_us FROM os_objects WHERE container_id = $1${sql}
+           ORDER BY name ${range.reverse ? 'DESC' : 'ASC'} LIMIT $2`,
+          [id, range.limit, ...params],
+        );
+        return rows.map(toObject);
+      },
+    );
+  }
+
+  async getObject(account: string, container: string, object: string): Promise<StoredObject | undefined> {
+    const rows = await this.db.query<ObjectRow>(
+      `SELECT o.name, o.bytes, o.etag, o.content_type, o.modified_us, o.meta, o.file_id
+       FROM os_containers c JOIN os_objects o ON o.container_id = c.id
+       WHERE c.account = $1 AND c.name = $2 AND o.name = $3`,
+      [account, container, object],
+    );
+    return rows.length ? toStored(rows[0]) : undefined;
+  }
+
+  /** Whether the container exists and, if so, whether the object does (checks made before a body is read). */
+  async probe(account: string, container: string, object: string): Promise<{ container: boolean; object: boolean }> {
+    const rows = await this.db.query<{ has_object: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM os_objects o WHERE o.container_id = c.id AND o.name = $3) AS has_object
+       FROM os_containers c WHERE c.account = $1 AND c.name = $2`,
+      [account, container, object],
+    );
+    return { container: rows.length > 0, object: rows.length > 0 && rows[0].has_object === true };
+  }
+
+  /**
+   * Points the object at a completely written data file, in one transaction with the container's
+   * counts. Returns the file id of the version it replaced (for the caller to delete).
+   */
+  async commitObject(
+    account: string,
+    container: string,
+    obj: StoredObject,
+    opts: { ifNoneMatchAny?: boolean },
+  ): Promise<{ replacedFileId?: string }> {
+    return this.db.transaction(async (tx) => {
+      const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
+      if (c.length === 0) throw new CairnError('storage.container_not_found');
+      const id = c[0].id;
+      const old = await tx.query<{ bytes: string; file_id: string }>('SELECT bytes, file_id FROM os_objects WHERE container_id = $1 AND name = $2', [
+        id,
+        obj.name,
+      ]);
+      if (old.length > 0 && opts.ifNoneMatchAny) throw new CairnError('storage.precondition_failed');
+      await tx.query(
+        `INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+         ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
+           content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id`,
+        [id, obj.name, obj.bytes, obj.etag, obj.contentType, obj.modifiedAt, JSON.stringify(obj.meta), obj.fileId],
+      );
+      const oldBytes = old.length ? Number(old[0].bytes) : 0;
+      await tx.query('UPDATE os_containers SET object_count = object_count + $2, bytes_used = bytes_used + $3 WHERE id = $1', [
+        id,
+        old.length ? 0 : 1,
+        obj.bytes - oldBytes,
+      ]);
+      return { replacedFileId: old[0]?.file_id };
+    });
+  }
+
+  async updateObject(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string }): Promise<StoredObject> {
+    const rows = await this.db.query<ObjectRow>(
+      `UPDATE os_objects o SET meta = $4::jsonb, modified_us = $5, content_type = coalesce($6, o.content_type)
+       FROM os_containers c
+       WHERE c.account = $1 AND c.name = $2 AND o.container_id = c.id AND o.name = $3
+       RETURNING o.name, o.bytes, o.etag, o.content_type, o.modified_us, o.meta, o.file_id`,
+      [account, container, object, JSON.stringify(change.meta), nowMicros(), change.contentType ?? null],
+    );
+    if (rows.length === 0) throw new CairnError('storage.object_not_found');
+    return toStored(rows[0]);
+  }
+
+  /** Removes the row and fixes the counts; returns the data file to delete afterwards. */
+  async deleteObject(account: string, container: string, object: string): Promise<string> {
+    return this.db.transaction(async (tx) => {
+      const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
+      if (c.length === 0) throw new CairnError('storage.object_not_found');
+      const gone = await tx.query<{ bytes: string; file_id: string }>(
+        'DELETE FROM os_objects WHERE container_id = $1 AND name = $2 RETURNING bytes, file_id',
+        [c[0].id, object],
+      );
+      if (gone.length === 0) throw new CairnError('storage.object_not_found');
+      await tx.query('UPDATE os_containers SET object_count = object_count - 1, bytes_used = bytes_used - $2 WHERE id = $1', [
+        c[0].id,
+        Number(gone[0].bytes),
+      ]);
+      return gone[0].file_id;
+    });
+  }
+}
