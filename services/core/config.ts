@@ -86,6 +86,9 @@ export interface Config {
     runtimeOverheadBytes: number;
     /** A warm sandbox unused this long is stopped. @default 600 s */
     idleSeconds: number;
+    /** Directory holding the runtime servers (python3/server.py, nodejs/server.js), mounted
+     *  read-only in every sandbox. @default <repository>/functions-runtime */
+    runtimeDir: string;
   };
 }
 
@@ -169,6 +172,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
       queueLimit: int('CAIRN_QUEUE_LIMIT', 1000, 0),
       runtimeOverheadBytes: int('CAIRN_RUNTIME_OVERHEAD_BYTES', 128 * MiB, 16 * MiB),
       idleSeconds: int('CAIRN_IDLE_SECONDS', 600, 1),
+      runtimeDir: path.resolve(str('CAIRN_RUNTIME_DIR', path.join(__dirname, '..', '..', 'functions-runtime'))),
     },
   };
   if (problems.length) throw new ConfigError(problems);

@@ -79,6 +79,9 @@ export const ERROR_CATALOG = {
   'execution.queue_full': { status: 429, message: 'Too many executions are waiting for function {id}; retry later.' },
   'execution.bad_filter': { status: 400, message: 'Invalid filter {name}={value}: {reason}' },
 
+  // --- executor
+  'executor.stopped': { status: 503, message: 'The executor is stopped; retry later.' },
+
   // --- storage (Swift API and object store; the message is the body Swift itself sends)
   'storage.invalid_name': { status: 412, message: 'Invalid UTF8 or contains NULL' },
   'storage.name_too_long': { status: 400, message: '{kind} name length of {length} longer than {max}' },
@@ -105,6 +108,7 @@ export const ERROR_CATALOG = {
   'storage.precondition_failed': { status: 412, message: 'A precondition for this request was not met.' },
   'storage.range_not_satisfiable': { status: 416, message: 'The Range requested is not available.' },
   'storage.method_not_allowed': { status: 405, message: 'The method is not allowed for this resource.' },
+  'storage.not_implemented': { status: 501, message: '{feature} is not supported by this deployment yet.' },
   'storage.object_too_large_to_read': { status: 413, message: 'Object {container}/{object} is larger than the allowed {limit} bytes.' },
 } as const satisfies Record<string, ErrorSpec>;
 

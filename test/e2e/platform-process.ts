@@ -34,7 +34,8 @@ export async function freePort(): Promise<number> {
 export async function startPlatformProcess(opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<RunningPlatform> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
   const port = opts.port ?? (await freePort());
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['services/cli.ts', 'start'], {
+  // `npm start` runs `node --import tsx services/cli.ts start`: one process, as here.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli.ts', 'start'], {
     cwd: ROOT,
     env: { ...process.env, CAIRN_PORT: String(port), CAIRN_DATA_DIR: dataDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,37 @@
+// Swift-style authorization: `X-Auth-Token` (or `X-Storage-Token`) validated by the platform's
+// TokenValidator; account `AUTH_<projectId>` is owned by every member of that project (Swift's
+// keystoneauth gives owners all rights in their account). No or bad token → 401 with
+// `Www-Authenticate: Swift realm="<account>"` (set by catch-errors); someone else's account → 403.
+// Accounts outside the `AUTH_` namespace (the platform's own `.cairn`) are never reachable here.
+import { CairnError } from '../../core/errors';
+import { storageAccount, type TokenValidator } from '../../core/identity/types';
+import type { Middleware } from './pipeline';
+
+export function auth(validator: TokenValidator): Middleware {
+  return {
+    name: 'auth',
+    after: ['catch-errors', 'constraints'],
+    async handle(req, next) {
+      // Requests outside /v1 (info, healthcheck) were answered earlier; an earlier middleware may
+      // also have authorized this one its own way (TempURL, later).
+      if (!req.target || req.authorized) return next();
+      const headers = req.ctx.req.headers;
+      const raw = headers['x-auth-token'] ?? headers['x-storage-token'];
+      const token = Array.isArray(raw) ? raw[0] : raw;
+      if (!token) throw new CairnError('storage.unauthorized');
+      let who;
+      try {
+        who = await validator.validate(token);
+      } catch (err) {
+        if (err instanceof CairnError && err.status === 401) throw new CairnError('storage.unauthorized', {}, { cause: err });
+        throw err;
+      }
+      req.ctx.auth = who;
+      if (!req.target.account.startsWith('AUTH_') || req.target.account !== storageAccount(who.projectId)) {
+        throw new CairnError('storage.account_forbidden');
+      }
+      req.authorized = { by: 'token' };
+      await next();
+    },
+  };
+}

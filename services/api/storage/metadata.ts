@@ -1,0 +1,82 @@
+// User metadata on the wire: `X-<Kind>-Meta-<name>` request headers in (validated against Swift's
+// limits, with Swift's error texts) and title-cased response headers out. Header values arrive as
+// latin1 strings of the raw bytes (Node's HTTP parser); they are stored as the UTF-8 text they encode.
+import { CairnError } from '../../core/errors';
+import type { Metadata } from '../../core/objectstore/backend';
+import type { MetadataHeaders } from './pipeline';
+
+export type MetaKind = 'account' | 'container' | 'object';
+
+export interface MetadataLimits {
+  maxNameLength: number;
+  maxValueLength: number;
+  maxCount: number;
+  maxOverallSize: number;
+  maxHeaderSize: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text a header value's bytes encode, or undefined when they are not UTF-8. */
+export function headerText(raw: string): string | undefined {
+  try {
+    return utf8.decode(Buffer.from(raw, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A string as a header value Node can write: its UTF-8 bytes, one latin1 char each. */
+export function headerValue(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** Validates and collects the metadata headers of one request, or throws Swift's 400. */
+export function parseMetadataHeaders(headers: Record<string, string | string[] | undefined>, kind: MetaKind, limits: MetadataLimits): MetadataHeaders {
+  const prefix = `x-${kind}-meta-`;
+  const removePrefix = `x-remove-${kind}-meta-`;
+  const set: Metadata = {};
+  const remove: string[] = [];
+  let count = 0;
+  let size = 0;
+  for (const [key, rawValue] of Object.entries(headers)) {
+    const value = Array.isArray(rawValue) ? rawValue.join(', ') : (rawValue ?? '');
+    if (value.length > limits.maxHeaderSize) throw new CairnError('storage.header_too_long', { header: key.slice(0, limits.maxNameLength) });
+    if (key.startsWith(removePrefix) && kind !== 'object') {
+      const name = key.slice(removePrefix.length);
+      if (name) remove.push(name);
+      continue;
+    }
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if (!name) throw new CairnError('storage.metadata_name_empty');
+    const text = headerText(value);
+    if (text === undefined) throw new CairnError('storage.metadata_not_utf8');
+    // Limits count bytes, as Swift does (the raw value's latin1 length is its byte length).
+    count += 1;
+    size += name.length + value.length;
+    if (name.length > limits.maxNameLength) throw new CairnError('storage.metadata_name_too_long', { header: `${prefix}${name}` });
+    if (value.length > limits.maxValueLength) throw new CairnError('storage.metadata_value_too_long', { max: limits.maxValueLength, header: `${prefix}${name}` });
+    if (count > limits.maxCount) throw new CairnError('storage.metadata_too_many', { max: limits.maxCount });
+    if (size > limits.maxOverallSize) throw new CairnError('storage.metadata_too_large', { max: limits.maxOverallSize });
+    if (text === '') remove.push(name);
+    else set[name] = text;
+  }
+  return { set, remove };
+}
+
+/** `X-Object-Meta-Color`-style header name of a stored metadata name. */
+function titleCase(name: string): string {
+  return name
+    .split('-')
+    .map((w) => (w ? w[0].toUpperCase() + w.slice(1) : w))
+    .join('-');
+}
+
+/** Response headers for stored metadata. */
+export function metadataResponseHeaders(meta: Metadata, kind: MetaKind): Record<string, string> {
+  const out: Record<string, string> = {};
+  const prefix = `X-${titleCase(kind)}-Meta-`;
+  for (const [name, value] of Object.entries(meta)) out[prefix + titleCase(name)] = headerValue(value);
+  return out;
+}

@@ -1,0 +1,84 @@
+// The Swift API is a pipeline of single-purpose middlewares, as in Swift's proxy: each one handles
+// what is its business and passes the rest on with next(). The order is declared by each middleware
+// (`after`: who must already have run) and checked once, when the pipeline is built, so a
+// misplaced middleware (a storlet before auth, say) fails at start-up rather than on a request.
+import type { RequestContext } from '../http/context';
+import type { ObjectBackend } from '../../core/objectstore/backend';
+import type { Config } from '../../core/config';
+import type { Metadata } from '../../core/objectstore/backend';
+
+/** What a storage request addresses, decoded and validated by the constraints middleware. */
+export type Target =
+  | { kind: 'account'; account: string }
+  | { kind: 'container'; account: string; container: string }
+  | { kind: 'object'; account: string; container: string; object: string };
+
+/** Metadata headers of a request, validated: names lower-case without the prefix. */
+export interface MetadataHeaders {
+  set: Metadata;
+  /** Names sent with an empty value or as `X-Remove-…-Meta-<name>`. */
+  remove: string[];
+}
+
+/** The state one storage request carries through the pipeline. */
+export interface StorageRequest {
+  ctx: RequestContext;
+  /** Set by `constraints` for `/v1/…` paths. */
+  target?: Target;
+  /** Set by `constraints`: the `X-<kind>-Meta-*` headers for the target's kind. */
+  meta?: MetadataHeaders;
+  /** Set by `auth` (or, later, by a middleware that authorizes differently, e.g. TempURL). */
+  authorized?: { by: string };
+}
+
+export type Next = () => Promise<void>;
+
+export interface Middleware {
+  /** Unique in a pipeline; other middlewares name it in `after`. */
+  name: string;
+  /** Middlewares that must come earlier in the pipeline. */
+  after?: readonly string[];
+  handle(req: StorageRequest, next: Next): Promise<void>;
+}
+
+/** What every middleware factory may use. */
+export interface StorageDeps {
+  config: Config;
+  backend: ObjectBackend;
+}
+
+export class PipelineOrderError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid storage pipeline:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'PipelineOrderError';
+  }
+}
+
+/**
+ * Chains the middlewares in the given order after checking it; `end` runs when every middleware
+ * passed the request on (nothing handled it).
+ */
+export function buildPipeline(middlewares: readonly Middleware[], end: (req: StorageRequest) => Promise<void>): (req: StorageRequest) => Promise<void> {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const all = new Set(middlewares.map((m) => m.name));
+  for (const m of middlewares) {
+    if (seen.has(m.name)) problems.push(`"${m.name}" appears twice`);
+    for (const dep of m.after ?? []) {
+      if (!all.has(dep)) problems.push(`"${m.name}" needs "${dep}" earlier in the pipeline, and it is missing`);
+      else if (!seen.has(dep)) problems.push(`"${m.name}" must come after "${dep}"`);
+    }
+    seen.add(m.name);
+  }
+  if (problems.length) throw new PipelineOrderError(problems);
+
+  const run = (i: number, req: StorageRequest): Promise<void> =>
+    i === middlewares.length ? end(req) : middlewares[i].handle(req, () => run(i + 1, req));
+  return (req) => run(0, req);
+}
+
+/** The target of a request that passed `constraints`; a programming error otherwise. */
+export function targetOf(req: StorageRequest): Target {
+  if (!req.target) throw new Error('storage target read before the constraints middleware ran');
+  return req.target;
+}

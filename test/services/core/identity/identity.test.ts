@@ -1,0 +1,3 @@
+import { identitySuite } from './identity.shared';
+
+describe('identity on PGlite', () => identitySuite('pglite'));
