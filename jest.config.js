@@ -1,7 +1,7 @@
 // Three projects: `unit` (the default `npm test` set, PGlite and real sandboxes), `e2e` (real
 // openstack/swift CLIs against a started platform) and `pg` (data-layer tests against the
 // PostgreSQL server named by CAIRN_TEST_PG_URL). ts-jest only transpiles; `tsc --noEmit` type-checks.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {
   projects: [

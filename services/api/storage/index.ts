@@ -1,0 +1,58 @@
+// The Swift object API surface: `/v1/<account>/…`, `/info` and `/healthcheck` on the api's port.
+// The pipeline below is the whole request path; features that come later (large objects, copy,
+// ACLs, TempURL, bulk delete, storlets) are further middlewares inserted into it.
+import type { Config } from '../../core/config';
+import type { Database } from '../../core/db/database';
+import { CairnError } from '../../core/errors';
+import type { TokenValidator } from '../../core/identity/types';
+import type { ObjectBackend } from '../../core/objectstore/backend';
+import type { Surface } from '../http/context';
+import { account } from './account';
+import { auth } from './auth';
+import { catchErrors } from './catch-errors';
+import { constraints } from './constraints';
+import { container } from './container';
+import { info } from './info';
+import { listing } from './listing';
+import { object } from './object';
+import { buildPipeline, type Middleware, type StorageRequest } from './pipeline';
+import { requestId } from './request-id';
+
+export interface StorageSurfaceDeps {
+  config: Config;
+  db: Database;
+  backend: ObjectBackend;
+  validator: TokenValidator;
+}
+
+/** The middlewares in order, the first outermost. */
+export function storageMiddlewares(deps: StorageSurfaceDeps): Middleware[] {
+  return [
+    requestId(),
+    catchErrors(),
+    info(deps),
+    constraints(),
+    auth(deps.validator),
+    listing(deps),
+    account(deps),
+    container(deps),
+    object(deps),
+  ];
+}
+
+/** Nothing handled the request: a known resource with another method is 405, anything else 404. */
+async function unhandled(req: StorageRequest): Promise<void> {
+  if (!req.target) throw new CairnError('storage.object_not_found');
+  const allow = req.target.kind === 'account' ? 'GET, HEAD, POST' : req.target.kind === 'container' ? 'GET, HEAD, PUT, POST, DELETE' : 'GET, HEAD, PUT, POST, DELETE';
+  req.ctx.res.setHeader('Allow', allow);
+  throw new CairnError('storage.method_not_allowed');
+}
+
+export function createStorageSurface(deps: StorageSurfaceDeps): Surface {
+  const run = buildPipeline(storageMiddlewares(deps), unhandled);
+  return {
+    name: 'storage',
+    prefixes: ['/v1', '/info', '/healthcheck'],
+    handle: (ctx) => run({ ctx }),
+  };
+}

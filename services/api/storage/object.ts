@@ -1,0 +1,173 @@
+// Object PUT (streamed to the backend, 201 with the body's MD5 as ETag), GET/HEAD (streamed, with
+// conditional requests and byte ranges), POST (202, replaces the user metadata) and DELETE (204).
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { CairnError } from '../../core/errors';
+import type { ByteRange, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
+import { sendEmpty, sendText } from '../http/respond';
+import { evaluatePreconditions, resolveRange } from './conditional';
+import { SWIFT_CONSTRAINTS } from './constraints';
+import { guessContentType } from './content-type';
+import { headerValue, metadataResponseHeaders } from './metadata';
+import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
+import { httpDate, xTimestamp } from './timestamps';
+
+/** Object features that later middlewares (copy, large objects, expiry, symlinks) will own. */
+const NOT_YET_HEADERS: ReadonlyArray<[header: string, feature: string]> = [
+  ['x-copy-from', 'Server-side copy (X-Copy-From)'],
+  ['x-object-manifest', 'Dynamic large objects (X-Object-Manifest)'],
+  ['x-delete-at', 'Object expiry (X-Delete-At)'],
+  ['x-delete-after', 'Object expiry (X-Delete-After)'],
+  ['x-symlink-target', 'Symlinks (X-Symlink-Target)'],
+];
+
+function refuseUnsupported(req: StorageRequest): void {
+  for (const [header, feature] of NOT_YET_HEADERS) {
+    if (req.ctx.req.headers[header] !== undefined) throw new CairnError('storage.not_implemented', { feature });
+  }
+  if (req.ctx.query.has('multipart-manifest')) throw new CairnError('storage.not_implemented', { feature: 'Static large objects (multipart-manifest)' });
+}
+
+/** Headers describing a stored object (GET, HEAD, 304, 412). */
+export function objectHeaders(info: ObjectInfo): Record<string, string> {
+  return {
+    'Content-Type': headerValue(info.contentType),
+    ETag: info.etag,
+    'Last-Modified': httpDate(info.modifiedAt),
+    'X-Timestamp': xTimestamp(info.modifiedAt),
+    'Accept-Ranges': 'bytes',
+    ...metadataResponseHeaders(info.meta, 'object'),
+  };
+}
+
+export function object(deps: StorageDeps): Middleware {
+  return {
+    name: 'object',
+    after: ['auth'],
+    async handle(req, next) {
+      const target = req.target;
+      if (!target || target.kind !== 'object') return next();
+      const { account, container, object: name } = target;
+      const { ctx } = req;
+      const { backend } = deps;
+      switch (ctx.method) {
+        case 'PUT': {
+          refuseUnsupported(req);
+          const headers = ctx.req.headers;
+          const chunked = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '');
+          let contentLength: number | undefined;
+          if (!chunked) {
+            const raw = headers['content-length'];
+            if (raw === undefined) throw new CairnError('storage.length_required');
+            if (!/^\d+$/.test(raw)) throw new CairnError('storage.bad_content_length');
+            contentLength = Number(raw);
+          }
+          const sentType = (headers['content-type'] ?? '').trim();
+          const detect = String(headers['x-detect-content-type'] ?? '').toLowerCase() === 'true';
+          const etag = headers.etag?.trim().replace(/^"(.*)"$/, '$1');
+          const info = await backend.putObject(account, container, name, ctx.req, {
+            contentType: sentType && !detect ? sentType : guessContentType(name),
+            meta: req.meta?.set ?? {},
+            contentLength,
+            maxBytes: SWIFT_CONSTRAINTS.max_file_size,
+            expectedEtag: etag || undefined,
+            ifNoneMatchAny: headers['if-none-match']?.trim() === '*',
+          });
+          return sendEmpty(ctx.res, 201, {
+            ETag: info.etag,
+            'Last-Modified': httpDate(info.modifiedAt),
+            'X-Timestamp': xTimestamp(info.modifiedAt),
+            'Content-Type': 'text/html; charset=UTF-8',
+          });
+        }
+        case 'GET':
+        case 'HEAD': {
+          // `?multipart-manifest=get` and `?symlink=get` (sent by `swift delete`) mean the object itself
+          // while there are no large objects or symlinks: nothing to do for them.
+          const reader = await backend.openObject(account, container, name);
+          if (!reader) throw new CairnError('storage.object_not_found');
+          try {
+            await read(req, reader);
+          } finally {
+            await reader.close();
+          }
+          return;
+        }
+        case 'POST': {
+          refuseUnsupported(req);
+          const sentType = ctx.req.headers['content-type']?.trim();
+          await backend.updateObject(account, container, name, { meta: req.meta?.set ?? {}, contentType: sentType || undefined });
+          return sendText(ctx.res, 202, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>', 'text/html; charset=UTF-8');
+        }
+        case 'DELETE':
+          await backend.deleteObject(account, container, name);
+          return sendEmpty(ctx.res, 204, { 'Content-Type': 'text/html; charset=UTF-8' });
+        case 'COPY':
+          throw new CairnError('storage.not_implemented', { feature: 'Server-side copy (COPY)' });
+        default:
+          return next();
+      }
+    },
+  };
+}
+
+async function read(req: StorageRequest, reader: ObjectReader): Promise<void> {
+  const { ctx } = req;
+  const { res } = ctx;
+  const info = reader.info;
+  const headers = objectHeaders(info);
+  const verdict = evaluatePreconditions(ctx.req.headers, info);
+  if (verdict !== 'proceed') {
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (verdict === 'failed') throw new CairnError('storage.precondition_failed');
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  const decision = ctx.method === 'GET' ? resolveRange(ctx.req.headers.range, info.bytes) : ({ kind: 'full' } as const);
+  if (decision.kind === 'unsatisfiable') {
+    res.setHeader('Content-Range', `bytes */${info.bytes}`);
+    throw new CairnError('storage.range_not_satisfiable');
+  }
+  if (decision.kind === 'full') {
+    res.writeHead(200, { ...headers, 'Content-Length': info.bytes });
+    if (ctx.method === 'HEAD' || info.bytes === 0) return void res.end();
+    return send(res, reader, undefined, true);
+  }
+  if (decision.ranges.length === 1) {
+    const r = decision.ranges[0];
+    res.writeHead(206, { ...headers, 'Content-Length': r.end - r.start + 1, 'Content-Range': `bytes ${r.start}-${r.end}/${info.bytes}` });
+    return send(res, reader, r, true);
+  }
+  await sendMultipart(res, reader, headers, decision.ranges);
+}
+
+/** Streams one range (or all) of the object into the response; a client that went away is not an error. */
+async function send(res: ServerResponse, reader: ObjectReader, range: ByteRange | undefined, end: boolean): Promise<void> {
+  try {
+    await pipeline(reader.stream(range), res, { end });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || res.destroyed) return;
+    throw err;
+  }
+}
+
+/** `206 multipart/byteranges`: one part per range, each with its own Content-Range. */
+async function sendMultipart(res: ServerResponse, reader: ObjectReader, headers: Record<string, string>, ranges: ByteRange[]): Promise<void> {
+  const boundary = randomBytes(16).toString('hex');
+  const type = headers['Content-Type'];
+  const size = reader.info.bytes;
+  const partHeads = ranges.map(
+    (r, i) => `${i > 0 ? '\r\n' : ''}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+  );
+  const tail = `\r\n--${boundary}--\r\n`;
+  const length = partHeads.reduce((n, h) => n + Buffer.byteLength(h, 'latin1'), 0) + ranges.reduce((n, r) => n + r.end - r.start + 1, 0) + tail.length;
+  res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges;boundary=${boundary}`, 'Content-Length': length });
+  for (let i = 0; i < ranges.length; i++) {
+    if (res.destroyed) return;
+    res.write(partHeads[i], 'latin1');
+    await send(res, reader, ranges[i], false);
+  }
+  res.end(tail);
+}

@@ -1,0 +1,73 @@
+// A storage-only api server on 127.0.0.1:0: fresh data directory, PGlite, the fs backend and two
+// projects' tokens. Each test file starts one in beforeAll and stops it in afterAll.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createApiServer, type ApiServer } from '../../../../services/api/server';
+import { createStorageSurface } from '../../../../services/api/storage';
+import { loadConfig, type Config } from '../../../../services/core/config';
+import { openDatabase, type Database } from '../../../../services/core/db/database';
+import { migrate } from '../../../../services/core/db/migrate';
+import { createObjectBackend, type ObjectBackend } from '../../../../services/core/objectstore';
+import { createStaticTokenValidator, testCaller } from '../../../helpers/static-tokens';
+
+export const TOKEN_A = 'tok-alice';
+export const TOKEN_B = 'tok-bob';
+export const PROJECT_A = 'aaaa1111';
+export const PROJECT_B = 'bbbb2222';
+
+export interface StorageHarness {
+  base: string;
+  /** `<base>/v1/AUTH_<PROJECT_A>` */
+  accountUrl: string;
+  dataDir: string;
+  config: Config;
+  db: Database;
+  backend: ObjectBackend;
+  /** fetch with the project A token unless `token` says otherwise (null: no token). */
+  req(method: string, urlPath: string, opts?: { token?: string | null; headers?: Record<string, string>; body?: Buffer | string }): Promise<{ status: number; headers: Headers; text: string; body: Buffer }>;
+  stop(): Promise<void>;
+}
+
+export async function startStorage(): Promise<StorageHarness> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-storage-'));
+  const config = loadConfig({}, { CAIRN_PORT: '0', CAIRN_DATA_DIR: dataDir });
+  const db = await openDatabase({ dataDir: path.join(dataDir, 'db') });
+  await migrate(db);
+  const backend = createObjectBackend(config, db);
+  const validator = createStaticTokenValidator(
+    new Map([
+      [TOKEN_A, testCaller(TOKEN_A, PROJECT_A)],
+      [TOKEN_B, testCaller(TOKEN_B, PROJECT_B)],
+    ]),
+  );
+  let port = 0;
+  const server: ApiServer = createApiServer({
+    surfaces: [createStorageSurface({ config, db, backend, validator })],
+    baseUrl: () => `http://127.0.0.1:${port}`,
+  });
+  port = await server.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    base,
+    accountUrl: `${base}/v1/AUTH_${PROJECT_A}`,
+    dataDir,
+    config,
+    db,
+    backend,
+    async req(method, urlPath, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      const token = opts.token === undefined ? TOKEN_A : opts.token;
+      if (token) headers['X-Auth-Token'] = token;
+      const url = urlPath.startsWith('http') ? urlPath : urlPath.startsWith('/') ? `${base}${urlPath}` : `${base}/v1/AUTH_${PROJECT_A}/${urlPath}`;
+      const res = await fetch(url, { method, headers, body: opts.body });
+      const body = Buffer.from(await res.arrayBuffer());
+      return { status: res.status, headers: res.headers, text: body.toString('utf8'), body };
+    },
+    async stop() {
+      await server.close();
+      await db.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
