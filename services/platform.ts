@@ -56,6 +56,8 @@ export async function startPlatform(config: Config): Promise<Platform> {
 
   // The executor states what the host lacks (bubblewrap, cgroups) before anything starts.
   let port = config.port;
+  // Bound once the object store is open; the executor only calls it for runs, after start.
+  let fetchCode: (fn: FunctionSpec) => Promise<Buffer> = () => Promise.reject(new Error('platform not started'));
   const executor = new SandboxExecutor(config, {
     fetchCode: (fn) => fetchCode(fn),
     apiSocketPath: apiSocket,
@@ -78,7 +80,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
     const objects = tenantObjects(backend);
     for (const rt of DEFAULT_RUNTIMES) await ensureRuntime(db, rt, credentials.admin.projectId);
 
-    async function fetchCode(fn: FunctionSpec): Promise<Buffer> {
+    fetchCode = async (fn: FunctionSpec): Promise<Buffer> => {
       const key = parseCodeKey(fn.codeKey);
       if (key?.kind === 'package') {
         const bytes = await blobs.get(packageBlobKey(key.functionId, key.md5));
@@ -88,7 +90,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
         if (bytes) return bytes;
       }
       throw new CairnError('function.swift_invalid');
-    }
+    };
 
     const executions = new ExecutionService({
       db,

@@ -47,7 +47,8 @@ function load(entry) {
     mod = require(path.join(FUNCTION_DIR, modName));
   } catch (err) {
     process.stderr.write(`${(err && err.stack) || err}\n`);
-    throw new Error(`Failed to load module '${modName}' of entry ${entry}: ${(err && err.message) || err}`);
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new Error(`Failed to load module '${modName}' of entry ${entry}: ${what}`);
   }
   const handler = mod && mod[fnName];
   if (typeof handler !== 'function') throw new Error(`Function '${fnName}' not found in module '${modName}' (entry ${entry})`);

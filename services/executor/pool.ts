@@ -12,11 +12,15 @@ import type { FunctionSpec, RuntimeKind } from '../core/execution';
 import { linkTree, type CodeCache } from './code-cache';
 import { BwrapSandbox } from './sandbox/bwrap';
 import type { CgroupTree, SandboxCgroup } from './sandbox/cgroups';
+import type { SandboxLauncher } from './sandbox/launcher';
 
 const RUNTIMES: RuntimeKind[] = ['python3', 'nodejs'];
 
 /** After a generic sandbox fails to start, its runtime's pool is not refilled for this long. */
 const START_FAILURE_BACKOFF_MS = 5_000;
+
+/** How long a refill waits after a cold start. */
+const REFILL_DELAY_MS = 30;
 
 type SandboxState = 'starting' | 'generic' | 'specialising' | 'idle' | 'busy' | 'dead';
 
@@ -49,6 +53,7 @@ interface Waiter {
 export interface WarmPoolDeps {
   cgroups: CgroupTree;
   code: CodeCache;
+  launcher: SandboxLauncher;
   /** Root of the per-sandbox directories. */
   sandboxesDir: string;
   apiSocketPath: string;
@@ -62,6 +67,9 @@ export class WarmPool {
   private seq = 0;
   private stopped = false;
   private reaper: NodeJS.Timeout | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private kickScheduled = false;
 
   constructor(
     private readonly config: Config,
@@ -143,6 +151,7 @@ export class WarmPool {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.reaper);
+    clearTimeout(this.refillTimer);
     for (const w of this.waiters.splice(0)) w.reject(new CairnError('executor.stopped'));
     const exits: Promise<void>[] = [];
     for (const sb of [...this.sandboxes]) exits.push(this.discard(sb));
@@ -162,6 +171,29 @@ export class WarmPool {
 
   /** Serves waiters in arrival order; each one gets a warm sandbox or a cold start if room allows. */
   private pump(): void {
+    // Not re-entrant: a waiter must be taken off the queue before anything else looks at it.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpOnce();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Pump and refill on the next turn, once, after a sandbox went away. */
+  private kick(): void {
+    if (this.kickScheduled || this.stopped) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      if (this.stopped) return;
+      this.pump();
+      this.refill();
+    });
+  }
+
+  private pumpOnce(): void {
     for (let i = 0; i < this.waiters.length; ) {
       const w = this.waiters[i];
       const warm = this.idleFor(w.fn.codeKey);
@@ -208,7 +240,7 @@ export class WarmPool {
     }
     pick.state = 'specialising';
     pick.fn = { functionId: fn.functionId, version: fn.version, codeKey: fn.codeKey };
-    this.refill();
+    this.scheduleRefill();
     return pick;
   }
 
@@ -241,6 +273,18 @@ export class WarmPool {
       void this.discard(sb);
       w.reject(err);
     }
+  }
+
+  /**
+   * Refills a moment after a cold start: a new sandbox's interpreter start-up (0.5 s of CPU for
+   * the Python zygote) would otherwise compete with the call that just took a sandbox.
+   */
+  private scheduleRefill(): void {
+    if (this.refillTimer) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refill();
+    }, REFILL_DELAY_MS);
   }
 
   /** Starts generic sandboxes until each runtime has poolSize of them (within maxSandboxes). */
@@ -286,6 +330,7 @@ export class WarmPool {
       config: this.config,
       cgroup,
       functionDir: path.join(dir, 'function'),
+      launcher: this.deps.launcher,
       apiSocketPath: this.deps.apiSocketPath,
       apiPort: this.deps.apiPort,
     });
@@ -324,10 +369,7 @@ export class WarmPool {
       }
       await fs.promises.rm(sb.dir, { recursive: true, force: true });
     });
-    if (!this.stopped) {
-      this.refill();
-      this.pump();
-    }
+    this.kick();
     return done;
   }
 

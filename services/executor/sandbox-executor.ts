@@ -11,7 +11,11 @@ import { CodeCache } from './code-cache';
 import { WarmPool, type Lease } from './pool';
 import type { CallOutcome } from './sandbox/bwrap';
 import { CgroupTree, type CgroupEvents } from './sandbox/cgroups';
+import { SandboxLauncher } from './sandbox/launcher';
 import { PodmanRunner } from './sandbox/podman';
+
+/** How long stop() waits for sandboxes and containers to exit before killing the launcher. */
+const STOP_GRACE_MS = 20_000;
 
 export interface SandboxExecutorDeps {
   /** Zip bytes of fn.codeKey. */
@@ -27,6 +31,7 @@ export class SandboxExecutor implements Executor {
   private readonly code: CodeCache;
   private readonly pool: WarmPool;
   private readonly podman: PodmanRunner;
+  private readonly launcher: SandboxLauncher;
   private readonly sandboxesDir: string;
   private started = false;
 
@@ -37,7 +42,9 @@ export class SandboxExecutor implements Executor {
     this.cgroups = new CgroupTree(config.executor.cgroupRoot);
     this.code = new CodeCache(path.join(config.dataDir, 'code'), config.limits, (fn) => deps.fetchCode(fn));
     this.sandboxesDir = path.join(config.dataDir, 'sandboxes', this.cgroups.name);
+    this.launcher = new SandboxLauncher(config.executor.pythonPath, this.sandboxesDir);
     this.pool = new WarmPool(config, {
+      launcher: this.launcher,
       cgroups: this.cgroups,
       code: this.code,
       sandboxesDir: this.sandboxesDir,
@@ -81,13 +88,16 @@ export class SandboxExecutor implements Executor {
     this.cgroups.create();
     removeStaleSandboxDirs(path.dirname(this.sandboxesDir));
     this.code.sweep();
+    await this.launcher.start();
     this.pool.start();
   }
 
   /** Kills every sandbox and container and removes this executor's cgroups. */
   async stop(): Promise<void> {
-    this.podman.stop();
-    await this.pool.stop();
+    // Bounded: a sandbox stuck in its launch must not keep stop() from killing the launcher,
+    // whose death (PR_SET_PDEATHSIG, then --die-with-parent) takes every sandbox with it.
+    await Promise.race([Promise.all([this.podman.stop(), this.pool.stop()]), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+    await this.launcher.stop();
     this.cgroups.remove();
     await fs.promises.rm(this.sandboxesDir, { recursive: true, force: true });
   }
@@ -165,6 +175,8 @@ function toResult(req: RunRequest, outcome: CallOutcome, events: CgroupEvents, w
       return { status: 'failed', output: reply.error ?? RUN_MESSAGES.failed, duration: reply.duration, log: log(outcome.log), warm };
     }
     case 'timeout':
+      // A fork bomb often spins until the timeout; the limit it hit is the better answer.
+      if (resources) return { status: 'failed', output: RUN_MESSAGES.resources, duration: round3(outcome.elapsedMs / 1000), log: log(outcome.log, limitNote), warm };
       return { status: 'failed', output: RUN_MESSAGES.timeout, duration: round3(outcome.elapsedMs / 1000), log: log(outcome.log), warm };
     case 'died':
       if (resources) return { status: 'failed', output: RUN_MESSAGES.resources, duration: round3(outcome.elapsedMs / 1000), log: log(outcome.log, limitNote), warm };
@@ -198,7 +210,7 @@ function removeStaleSandboxDirs(root: string): void {
     return;
   }
   for (const name of names) {
-    const m = /^cairn-(\d+)$/.exec(name);
+    const m = /^cairn-(\d+)(-\d+)?$/.exec(name);
     if (!m) continue;
     try {
       process.kill(Number(m[1]), 0);

@@ -29,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 const openstack = (args: string[]) => cliJson('openstack', args, env, work);
@@ -59,7 +59,7 @@ describe('hello world', () => {
     writeFile('hello/hello_world.py', `def main(name='World', **kwargs):\n    print('Hello from the log')\n    return 'Hello, %s' % name\n`);
     const fn = await openstack(['function', 'create', '--runtime', 'python3', '--entry', 'hello_world.main', '--file', path.join(work, 'hello/hello_world.py'), '--name', 'hello_file']);
     expect(fn.runtime_id).toBeTruthy();
-    expect(String(fn.code)).toContain('package');
+    expect(JSON.stringify(fn.code)).toContain('package');
 
     const plain = await openstack(['function', 'execution', 'create', '--function', 'hello_file']) as unknown as Execution;
     expect(plain.status).toBe('success');

@@ -31,7 +31,7 @@ async function api(p: RunningPlatform) {
     }),
   });
   const token = auth.headers.get('x-subject-token') as string;
-  const projectId = (await auth.json()).token.project.id as string;
+  const projectId = ((await auth.json()) as { token: { project: { id: string } } }).token.project.id;
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${p.baseUrl}${path}`, {
       method,
@@ -51,7 +51,7 @@ async function api(p: RunningPlatform) {
     form.append('timeout', '60');
     form.append('package', new Blob([await makeZip({ [`${name}.py`]: code })]), 'p.zip');
     const res = await fetch(`${p.baseUrl}/function/v1/functions`, { method: 'POST', headers: { 'X-Auth-Token': token }, body: form });
-    return (await res.json()).id as string;
+    return ((await res.json()) as { id: string }).id;
   };
   return { token, projectId, call, createFunction };
 }

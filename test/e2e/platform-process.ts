@@ -47,7 +47,7 @@ export async function startPlatformProcess(opts: { dataDir?: string; port?: numb
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`platform exited with ${child.exitCode}:\n${out}`);
-    if (/Cairn is running/.test(out)) break;
+    if (/Cairn \S+ is running at/.test(out)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`platform did not start within 60 s:\n${out}`);

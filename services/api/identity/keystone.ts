@@ -115,6 +115,28 @@ export function keystoneSurface(identity: Identity): Surface {
     }));
     sendJson(ctx.res, 200, collection(ctx, 'roles', roles));
   });
+  r('GET', '/v3/role_assignments', async (ctx) => {
+    const me = await caller(ctx, identity);
+    const q = ctx.query;
+    const roleFilter = q.get('role.id');
+    const role = roleFilter === null ? undefined : ROLES.find((x) => roleId(x) === roleFilter || x === roleFilter);
+    const userId = q.get('user.id') ?? undefined;
+    // Members see their own assignments only.
+    if (!isAdmin(me) && userId !== undefined && userId !== me.userId) throw new CairnError('auth.forbidden');
+    const list =
+      roleFilter !== null && role === undefined
+        ? []
+        : await identity.listRoleAssignments({ userId: isAdmin(me) ? userId : me.userId, projectId: q.get('scope.project.id') ?? undefined, role });
+    const names = q.has('include_names');
+    const domain = { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name };
+    const items = list.map((a) => ({
+      role: names ? { id: roleId(a.role), name: a.role } : { id: roleId(a.role) },
+      user: names ? { id: a.userId, name: a.userName, domain } : { id: a.userId },
+      scope: { project: names ? { id: a.projectId, name: a.projectName, domain } : { id: a.projectId } },
+      links: { assignment: `${v3Url(ctx)}/projects/${a.projectId}/users/${a.userId}/roles/${roleId(a.role)}` },
+    }));
+    sendJson(ctx.res, 200, collection(ctx, 'role_assignments', items));
+  });
   r('GET', '/v3/domains', async (ctx) => {
     await caller(ctx, identity);
     sendJson(ctx.res, 200, collection(ctx, 'domains', [domainResource(ctx)]));

@@ -66,14 +66,20 @@ export function object(deps: StorageDeps): Middleware {
           const sentType = (headers['content-type'] ?? '').trim();
           const detect = String(headers['x-detect-content-type'] ?? '').toLowerCase() === 'true';
           const etag = headers.etag?.trim().replace(/^"(.*)"$/, '$1');
-          const info = await backend.putObject(account, container, name, ctx.req, {
-            contentType: sentType && !detect ? sentType : guessContentType(name),
-            meta: req.meta?.set ?? {},
-            contentLength,
-            maxBytes: SWIFT_CONSTRAINTS.max_file_size,
-            expectedEtag: etag || undefined,
-            ifNoneMatchAny: headers['if-none-match']?.trim() === '*',
-          });
+          const info = await backend
+            .putObject(account, container, name, ctx.req, {
+              contentType: sentType && !detect ? sentType : guessContentType(name),
+              meta: req.meta?.set ?? {},
+              contentLength,
+              maxBytes: SWIFT_CONSTRAINTS.max_file_size,
+              expectedEtag: etag || undefined,
+              ifNoneMatchAny: headers['if-none-match']?.trim() === '*',
+            })
+            .catch((err: unknown) => {
+              // A client that hung up mid-body is Swift's 499, not a server failure worth a stack trace.
+              if (!(err instanceof CairnError) && !ctx.req.complete) throw new CairnError('storage.incomplete_body', {}, { cause: err });
+              throw err;
+            });
           return sendEmpty(ctx.res, 201, {
             ETag: info.etag,
             'Last-Modified': httpDate(info.modifiedAt),

@@ -8,14 +8,14 @@ import { bootstrap, type BootstrapResult } from './bootstrap';
 import { buildCatalog, type CatalogService } from './catalog';
 import { decoyHash, hashPassword, verifyPassword } from './passwords';
 import { RevocationList } from './revocations';
-import { DEFAULT_DOMAIN, IdentityStore, ROLES, type ListFilter, type Project, type Role, type User, type UserRecord } from './store';
+import { DEFAULT_DOMAIN, IdentityStore, ROLES, type ListFilter, type Project, type Role, type RoleAssignment, type User, type UserRecord } from './store';
 import { loadTokenKey, newAuditId, TokenCodec, type TokenInfo } from './tokens';
 import type { AuthContext, TokenValidator } from './types';
 
 export type { BootstrapResult, Credentials } from './bootstrap';
 export type { CatalogEndpoint, CatalogService } from './catalog';
 export { DEFAULT_DOMAIN, ROLES } from './store';
-export type { ListFilter, Project, Role, User } from './store';
+export type { ListFilter, Project, Role, RoleAssignment, User } from './store';
 export type { TokenInfo } from './tokens';
 
 /** A domain named by id or by name (only Keystone's `default` / `Default` exists). */
@@ -86,6 +86,7 @@ export interface Identity extends TokenValidator {
   projectsOfUser(userId: string, filter?: ListFilter): Promise<Project[]>;
   listUsers(filter?: ListFilter): Promise<User[]>;
   rolesOn(userId: string, projectId: string): Promise<Role[]>;
+  listRoleAssignments(filter?: { userId?: string; projectId?: string; role?: Role }): Promise<RoleAssignment[]>;
 
   /** Throws identity.conflict when the name is taken. */
   createProject(opts: { name: string; description?: string }): Promise<Project>;
@@ -235,6 +236,7 @@ export async function createIdentity(deps: { config: Config; db: Database }): Pr
     projectsOfUser: (userId, filter) => store.projectsOfUser(userId, filter),
     listUsers: async (filter) => (await store.listUsers(filter)).map(publicUser),
     rolesOn: (userId, projectId) => store.rolesOn(userId, projectId),
+    listRoleAssignments: (filter) => store.listAssignments(filter),
 
     async createProject(opts) {
       requireName('name', opts.name);

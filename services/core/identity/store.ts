@@ -65,6 +65,15 @@ function toUser(r: UserRow): UserRecord {
   };
 }
 
+/** One role of one user on one project, with the names a listing shows. */
+export interface RoleAssignment {
+  userId: string;
+  userName: string;
+  projectId: string;
+  projectName: string;
+  role: Role;
+}
+
 export interface ListFilter {
   name?: string;
   domainId?: string;
@@ -122,6 +131,21 @@ export class IdentityStore {
   async rolesOn(userId: string, projectId: string): Promise<Role[]> {
     const rows = await this.db.query<{ role: Role }>('SELECT role FROM role_assignments WHERE user_id = $1 AND project_id = $2 ORDER BY role', [userId, projectId]);
     return rows.map((r) => r.role);
+  }
+
+  async listAssignments(filter: { userId?: string; projectId?: string; role?: Role } = {}): Promise<RoleAssignment[]> {
+    const clauses: string[] = [];
+    const params: string[] = [];
+    if (filter.userId !== undefined) clauses.push(`a.user_id = $${params.push(filter.userId)}`);
+    if (filter.projectId !== undefined) clauses.push(`a.project_id = $${params.push(filter.projectId)}`);
+    if (filter.role !== undefined) clauses.push(`a.role = $${params.push(filter.role)}`);
+    const rows = await this.db.query<{ user_id: string; user_name: string; project_id: string; project_name: string; role: Role }>(
+      `SELECT a.user_id, u.name AS user_name, a.project_id, p.name AS project_name, a.role
+       FROM role_assignments a JOIN users u ON u.id = a.user_id JOIN projects p ON p.id = a.project_id
+       ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY p.name, u.name, a.role`,
+      params,
+    );
+    return rows.map((r) => ({ userId: r.user_id, userName: r.user_name, projectId: r.project_id, projectName: r.project_name, role: r.role }));
   }
 
   /** Throws identity.conflict when the name is taken in the domain. */

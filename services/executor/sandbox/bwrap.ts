@@ -1,7 +1,6 @@
 // One bubblewrap sandbox running one runtime server (functions-runtime/CONTRACT.md). The sandbox
 // is started generic and later bound to one function's code by the pool; this file only knows
 // how to start it, talk to it, capture its log, and kill it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
@@ -9,6 +8,7 @@ import * as path from 'node:path';
 import type { Config } from '../../core/config';
 import type { ExecutionInput, RuntimeKind } from '../../core/execution';
 import type { SandboxCgroup } from './cgroups';
+import type { Launched, SandboxLauncher } from './launcher';
 
 /** Where things appear inside every sandbox. */
 export const SANDBOX_PATHS = {
@@ -27,6 +27,7 @@ export interface BwrapSandboxOptions {
   cgroup: SandboxCgroup;
   /** Host directory bind-mounted read-only at /function; files hard-linked in later appear inside. */
   functionDir: string;
+  launcher: SandboxLauncher;
   apiSocketPath: string;
   apiPort: number;
 }
@@ -78,12 +79,14 @@ export class BwrapSandbox {
   readonly name: string;
   readonly runtime: RuntimeKind;
   readonly ready: Promise<void>;
-  private readonly child: ChildProcess;
-  private readonly control: Socket;
+  private pidValue: number | undefined;
+  private control: Socket | undefined;
+  private logStream: Socket | undefined;
   private controlBuffer = '';
   private capture: Capture | undefined;
   private startupOutput = '';
   private exited = false;
+  private killed = false;
   private readonly exitListeners: Array<() => void> = [];
   /** Handles control lines outside a call (the `ready` line). */
   private onControlLine: (line: string) => void = () => undefined;
@@ -92,47 +95,54 @@ export class BwrapSandbox {
     this.name = opts.name;
     this.runtime = opts.runtime;
     const { config } = opts;
-    // The launcher enters the cgroups and sets RLIMIT_NOFILE on itself before exec'ing bwrap, so
+    // The shell wrapper enters the cgroups and sets RLIMIT_NOFILE on itself before exec'ing bwrap, so
     // every sandbox process is limited from its first instruction (moving bwrap afterwards would
     // leave its already-forked children outside).
-    const launcher =
-      'ulimit -n "$1" || exit 97; echo $$ > "$2" && echo $$ > "$3" && echo $$ > "$4" || exit 98; shift 4; exec "$@" 2>&1';
-    const args = ['-c', launcher, 'cairn-sandbox', String(config.limits.openFiles), ...opts.cgroup.procsFiles(), config.executor.bwrapPath, ...bwrapArgs(opts)];
-    this.child = spawn('/bin/sh', args, {
-      // fd 3 is the control socket; fds 1 and 2 (merged by the launcher) are the log.
-      stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
-      // Nothing of the platform's environment (database URL, passwords) reaches tenant code.
-      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/tmp', TMPDIR: '/tmp' },
-    });
-    this.control = this.child.stdio[3] as Socket;
+    const script =
+      'ulimit -n "$1" || exit 97; echo $$ > "$2" && echo $$ > "$3" && echo $$ > "$4" || exit 98; shift 4; exec "$@"';
+    const argv = ['/bin/sh', '-c', script, 'cairn-sandbox', String(config.limits.openFiles), ...opts.cgroup.procsFiles(), config.executor.bwrapPath, ...bwrapArgs(opts)];
+    // Nothing of the platform's environment (database URL, passwords) reaches tenant code.
+    const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/tmp', TMPDIR: '/tmp' };
+    this.ready = opts.launcher.launch(this.name, argv, env).then(
+      (launched) => this.attach(launched),
+      (err: Error) => {
+        this.onExit();
+        throw new SandboxStartError(`sandbox ${this.name} could not be started: ${err.message}`);
+      },
+    );
+    // Rejections are observed by whoever awaits `ready`; this keeps an early death quiet.
+    this.ready.catch(() => undefined);
+  }
+
+  private attach(launched: Launched): Promise<void> {
+    this.pidValue = launched.pid;
+    this.control = launched.ctl;
+    this.logStream = launched.log;
     this.control.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: Buffer) => this.onLog(chunk));
-    this.ready = new Promise<void>((resolve, reject) => {
+    this.control.on('data', (data: string) => this.onControl(data));
+    this.control.on('error', () => undefined);
+    this.control.on('close', () => this.onExit());
+    this.logStream.on('data', (chunk: Buffer) => this.onLog(chunk));
+    this.logStream.on('error', () => undefined);
+    this.control.resume();
+    this.logStream.resume();
+    if (this.killed) this.kill();
+    return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new SandboxStartError(`sandbox ${this.name} did not start within 30 s: ${this.startupOutput.trim()}`));
         this.kill();
       }, 30_000);
-      const onLine = (line: string): void => {
+      this.onControlLine = (line) => {
         if (line.includes('"ready"')) {
           clearTimeout(timer);
           resolve();
         }
       };
-      this.onControlLine = onLine;
-      this.child.once('exit', (code, signal) => {
+      this.exitListeners.push(() => {
         clearTimeout(timer);
-        reject(new SandboxStartError(`sandbox ${this.name} exited while starting (${code ?? signal}): ${this.startupOutput.trim() || 'no output'}`));
-      });
-      this.child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new SandboxStartError(`sandbox ${this.name} could not be started: ${err.message}`));
+        reject(new SandboxStartError(`sandbox ${this.name} exited while starting: ${this.startupOutput.trim() || 'no output'}`));
       });
     });
-    // Rejections are observed by whoever awaits `ready`; this keeps an early death quiet.
-    this.ready.catch(() => undefined);
-    this.control.on('data', (data: string) => this.onControl(data));
-    this.control.on('error', () => undefined);
-    this.child.on('exit', (code, signal) => this.onExit(code === null ? `signal ${signal}` : `code ${code}`));
   }
 
   get alive(): boolean {
@@ -140,13 +150,13 @@ export class BwrapSandbox {
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.pidValue;
   }
 
   /** Runs one call; resolves with the reply, or a timeout/death outcome (the sandbox is then dead). */
   call(msg: RunMessage, timeoutMs: number, logMaxBytes: number): Promise<CallOutcome> {
     if (this.capture) throw new Error(`sandbox ${this.name} is busy`);
-    if (this.exited) return Promise.resolve({ kind: 'died', log: '', elapsedMs: 0, exit: 'before the call' });
+    if (this.exited || !this.control) return Promise.resolve({ kind: 'died', log: '', elapsedMs: 0, exit: 'before the call' });
     return new Promise<CallOutcome>((resolve) => {
       const marker = `\0cairn-end-${randomBytes(8).toString('hex')}\0`;
       const capture: Capture = {
@@ -172,19 +182,21 @@ export class BwrapSandbox {
         capture.finish({ kind: 'timeout', log, elapsedMs: elapsedMs(capture) });
       }, timeoutMs);
       this.capture = capture;
-      this.control.write(`${JSON.stringify({ op: 'run', ...msg, end: marker })}\n`);
+      this.control!.write(`${JSON.stringify({ op: 'run', ...msg, end: marker })}\n`);
     });
   }
 
   /** SIGKILLs the sandbox: bwrap's --die-with-parent chain takes every process inside with it. */
   kill(): void {
-    if (this.child.pid !== undefined && !this.exited) {
+    this.killed = true;
+    if (this.pidValue !== undefined && !this.exited) {
       try {
-        this.child.kill('SIGKILL');
+        process.kill(this.pidValue, 'SIGKILL');
       } catch {
         /* already gone */
       }
     }
+    // Whatever is in the group (including a sandbox still being launched) goes too.
     this.opts.cgroup.killAll();
   }
 
@@ -261,17 +273,23 @@ export class BwrapSandbox {
     return log;
   }
 
-  private onExit(exit: string): void {
+  /** The control socket closed: every process holding it (the whole sandbox) is gone. */
+  private onExit(): void {
+    if (this.exited) return;
+    const exit = this.killed ? 'killed' : 'exited';
+    // A closed control channel with processes still alive (user code closed fd 3) ends them too.
+    this.kill();
     this.exited = true;
     const c = this.capture;
     if (c) {
-      // Let the last log bytes still in the pipe arrive before reporting the death.
+      // Let the last log bytes still in flight arrive before reporting the death.
       const finish = (): void => {
         if (this.capture === c) c.finish({ kind: 'died', log: this.takeLog(c), elapsedMs: elapsedMs(c), exit });
       };
-      if (this.child.stdout!.readableEnded) finish();
+      const log = this.logStream;
+      if (!log || log.destroyed || log.readableEnded) finish();
       else {
-        this.child.stdout!.once('close', finish);
+        log.once('close', finish);
         setTimeout(finish, 200).unref();
       }
     }

@@ -24,6 +24,8 @@ export interface CgroupEvents {
   pidsMaxHits: number;
 }
 
+let treeSeq = 0;
+
 /** The executor's parent groups: creates, cleans and removes them. */
 export class CgroupTree {
   readonly name: string;
@@ -32,7 +34,8 @@ export class CgroupTree {
     readonly root: string,
     ownerPid: number = process.pid,
   ) {
-    this.name = `cairn-${ownerPid}`;
+    // The sequence number keeps two executors of one process (tests) apart.
+    this.name = `cairn-${ownerPid}-${++treeSeq}`;
   }
 
   /** Problems that stop the tree from working here (missing controller, not writable). */
@@ -54,7 +57,7 @@ export class CgroupTree {
     for (const c of CONTROLLERS) {
       const base = path.join(this.root, c);
       for (const entry of safeReaddir(base)) {
-        const m = /^cairn-(\d+)$/.exec(entry);
+        const m = /^cairn-(\d+)(-\d+)?$/.exec(entry);
         if (m && !pidAlive(Number(m[1]))) removeTree(path.join(base, entry));
       }
       fs.mkdirSync(path.join(base, this.name), { recursive: true });

@@ -86,9 +86,17 @@ export class PodmanRunner {
     return { status: 'failed', output: `Container exited with code ${exit.code}.`, duration, log: log(), warm: false };
   }
 
-  /** Kills every running container. */
-  stop(): void {
-    for (const [name, child] of this.running) this.killContainer(name, child);
+  /** Kills every running container and waits (up to 15 s) for their podman clients to exit. */
+  async stop(): Promise<void> {
+    const exits = [...this.running].map(([name, child]) => {
+      const exited = new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once('close', () => resolve());
+      });
+      this.killContainer(name, child);
+      return Promise.race([exited, new Promise<void>((r) => setTimeout(r, 15_000).unref())]);
+    });
+    await Promise.all(exits);
   }
 
   private killContainer(name: string, child: ChildProcess): void {
@@ -102,7 +110,8 @@ export class PodmanRunner {
   }
 }
 
-const PODMAN_NPROC = 65536;
+// Above any sane pids limit yet accepted by runc here (65536 is refused); --pids-limit is the cap.
+const PODMAN_NPROC = 4096;
 
 /** Input becomes the container's args: a raw string split on whitespace (Qinling's rule). */
 export function inputArgs(raw: string): string[] {

@@ -6,7 +6,7 @@ import { CairnError, ERROR_CATALOG } from '../../../services/core/errors';
 
 const doc = fs.readFileSync(path.join(__dirname, '../../../docs/errors.md'), 'utf8');
 const rows = new Map<string, number>();
-for (const m of doc.matchAll(/^\| `?([a-z_.]+)`? \| (\d{3}) \|/gm)) rows.set(m[1], Number(m[2]));
+for (const m of doc.matchAll(/^\| `?([a-z0-9_.]+)`? \| (\d{3}) \|/gm)) rows.set(m[1], Number(m[2]));
 
 test.each(Object.entries(ERROR_CATALOG))('%s is documented with its status', (code, spec) => {
   expect(spec.status).toBeGreaterThanOrEqual(400);

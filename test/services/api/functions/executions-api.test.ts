@@ -30,7 +30,7 @@ async function fn(files: Record<string, string>, entry: string, opts: { runtime?
   if (opts.memory) form.append('memory_size', String(opts.memory));
   form.append('package', new Blob([await makeZip(files)]), 'p.zip');
   const res = await fetch(`${t.platform.baseUrl}/function/v1/functions`, { method: 'POST', headers: { 'X-Auth-Token': demo }, body: form });
-  const body = await res.json();
+  const body = (await res.json()) as { id: string };
   if (res.status !== 201) throw new Error(JSON.stringify(body));
   return body.id;
 }

@@ -158,7 +158,7 @@ describe('update and delete', () => {
     same.append('package', new Blob([pkg]), 'p.zip');
     const r1 = await fetch(`${t.platform.baseUrl}/function/v1/functions/${created.id}`, { method: 'PUT', headers: { 'X-Auth-Token': demo }, body: same });
     expect(r1.status).toBe(400);
-    expect((await r1.json()).faultstring).toBe('The function code checksum is not changed.');
+    expect(((await r1.json()) as { faultstring: string }).faultstring).toBe('The function code checksum is not changed.');
 
     // python-qinlingclient 5.1.1's shape: source=package plus the file, no md5.
     const next = await makeZip({ 'hello.py': HELLO.replace('Hello', 'Hi') });
@@ -167,7 +167,7 @@ describe('update and delete', () => {
     cli.append('package', new Blob([next]), 'p.zip');
     const r2 = await fetch(`${t.platform.baseUrl}/function/v1/functions/${created.id}`, { method: 'PUT', headers: { 'X-Auth-Token': demo }, body: cli });
     expect(r2.status).toBe(200);
-    expect((await r2.json()).code.md5sum).toBe(createHash('md5').update(next).digest('hex'));
+    expect(((await r2.json()) as { code: { md5sum: string } }).code.md5sum).toBe(createHash('md5').update(next).digest('hex'));
     const run = (await t.request('POST', '/function/v1/executions', { token: demo, json: { function_id: created.id } })).json();
     expect(JSON.parse(run.result).output).toBe('Hi, World');
 

@@ -185,6 +185,14 @@ test('catalog, services, endpoints, regions, roles, domains', async () => {
   expect((await s.call('GET', '/identity/v3/regions', h)).body.regions[0].id).toBe('RegionOne');
   expect((await s.call('GET', '/identity/v3/roles', h)).body.roles.map((r: any) => r.name)).toEqual(['admin', 'member']);
   expect((await s.call('GET', '/identity/v3/domains/default', h)).body.domain.name).toBe('Default');
+  const mine = await s.call('GET', '/identity/v3/role_assignments?include_names', h);
+  expect(mine.body.role_assignments).toEqual([
+    expect.objectContaining({ role: expect.objectContaining({ name: 'member' }), user: expect.objectContaining({ name: 'demo' }), scope: { project: expect.objectContaining({ id: s.creds.demo.projectId, name: 'demo' }) } }),
+  ]);
+  expect((await s.call('GET', `/identity/v3/role_assignments?user.id=${s.creds.admin.userId}`, h)).status).toBe(403);
+  const admin = await s.login('admin');
+  const all = await s.call('GET', '/identity/v3/role_assignments', { headers: { 'X-Auth-Token': admin } });
+  expect(all.body.role_assignments).toHaveLength(2);
   const missing = await s.call('GET', '/identity/v3/nothing', h);
   expect(missing.status).toBe(404);
   expect(missing.body.error.code).toBe(404);

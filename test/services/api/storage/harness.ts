@@ -11,6 +11,9 @@ import { migrate } from '../../../../services/core/db/migrate';
 import { createObjectBackend, type ObjectBackend } from '../../../../services/core/objectstore';
 import { createStaticTokenValidator, testCaller } from '../../../helpers/static-tokens';
 
+// PGlite's first start and big uploads take seconds on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 export const TOKEN_A = 'tok-alice';
 export const TOKEN_B = 'tok-bob';
 export const PROJECT_A = 'aaaa1111';

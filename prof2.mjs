@@ -1,0 +1,13 @@
+import { PGlite } from '@electric-sql/pglite';
+let t0 = Date.now();
+const m = await PGlite.create();
+console.log('memory', Date.now() - t0);
+t0 = Date.now();
+const tar = await m.dumpDataDir('none');
+console.log('dump', Date.now() - t0, tar.size);
+t0 = Date.now();
+const d = await PGlite.create('/tmp/prof-x-' + Date.now(), { loadDataDir: tar });
+console.log('fromtar to disk', Date.now() - t0);
+t0 = Date.now();
+const d2 = await PGlite.create('/tmp/prof-y-' + Date.now());
+console.log('disk fresh', Date.now() - t0);

@@ -1,0 +1,135 @@
+import * as net from 'node:net';
+import { parseTarget } from '../../../../services/api/storage/constraints';
+import { CairnError } from '../../../../services/core/errors';
+import { startStorage, TOKEN_A, type StorageHarness } from './harness';
+
+let h: StorageHarness;
+beforeAll(async () => {
+  h = await startStorage();
+  await h.req('PUT', 'k');
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+/** Sends a request line as raw bytes (fetch would re-encode a malformed path). */
+function rawRequest(method: string, pathBytes: Buffer): Promise<string> {
+  const url = new URL(h.base);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const sock = net.connect(Number(url.port), url.hostname, () => {
+      sock.write(Buffer.concat([Buffer.from(`${method} `), pathBytes, Buffer.from(` HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)]));
+    });
+    sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    sock.on('end', () => resolve(text));
+    sock.on('error', reject);
+  });
+}
+
+describe('parseTarget', () => {
+  test('splits account, container and object; the object keeps its slashes', () => {
+    expect(parseTarget('/v1/AUTH_x')).toEqual({ kind: 'account', account: 'AUTH_x' });
+    expect(parseTarget('/v1/AUTH_x/')).toEqual({ kind: 'account', account: 'AUTH_x' });
+    expect(parseTarget('/v1/AUTH_x/c/')).toEqual({ kind: 'container', account: 'AUTH_x', container: 'c' });
+    expect(parseTarget('/v1/AUTH_x/c/a/b/')).toEqual({ kind: 'object', account: 'AUTH_x', container: 'c', object: 'a/b/' });
+    expect(parseTarget('/v1/AUTH_x/c/a%2Fb')).toEqual({ kind: 'object', account: 'AUTH_x', container: 'c', object: 'a/b' });
+    expect(parseTarget('/v1/AUTH_x/c%2Fd')).toEqual({ kind: 'object', account: 'AUTH_x', container: 'c', object: 'd' });
+    expect(parseTarget('/v1/AUTH_x/c/%E6%97%A5')).toMatchObject({ object: '日' });
+  });
+
+  test('invalid UTF-8 or NUL → 412; a malformed escape stays literal', () => {
+    const code = (p: string): string | undefined => {
+      try {
+        parseTarget(p);
+        return undefined;
+      } catch (err) {
+        return (err as CairnError).code;
+      }
+    };
+    expect(code('/v1/AUTH_x/c/%FF')).toBe('storage.invalid_name');
+    expect(code('/v1/AUTH_x/c/a%00b')).toBe('storage.invalid_name');
+    expect(code('/v1/AUTH_x/c%C3')).toBe('storage.invalid_name');
+    expect(parseTarget('/v1/AUTH_x/c/100%zz')).toMatchObject({ object: '100%zz' });
+  });
+});
+
+describe('names over the wire', () => {
+  test('invalid UTF-8 and NUL names → 412 "Invalid UTF8 or contains NULL"', async () => {
+    for (const path of ['/v1/AUTH_aaaa1111/k/%FF%FE', '/v1/AUTH_aaaa1111/k/a%00b', '/v1/AUTH_aaaa1111/bad%C3%28']) {
+      const r = await h.req('PUT', path, { body: 'x' });
+      expect(r.status).toBe(412);
+      expect(r.text).toBe('Invalid UTF8 or contains NULL');
+      expect(r.headers.get('x-trans-id')).toMatch(/^tx/);
+    }
+  });
+
+  // Raw (unescaped) non-ASCII bytes in a request line never reach the surface: Node's HTTP parser
+  // answers 400 itself. swiftclient and curl always percent-encode, which is covered above.
+  test('raw non-ASCII bytes in the request line are refused by the HTTP parser', async () => {
+    const reply = await rawRequest('PUT', Buffer.concat([Buffer.from('/v1/AUTH_aaaa1111/k/'), Buffer.from('ü', 'utf8')]));
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  test('container over 256 bytes and object over 1024 bytes → 400 with Swift texts', async () => {
+    const c = await h.req('PUT', 'c'.repeat(257));
+    expect(c.status).toBe(400);
+    expect(c.text).toBe('Container name length of 257 longer than 256');
+    expect((await h.req('PUT', 'c'.repeat(256))).status).toBe(201);
+    const o = await h.req('PUT', `k/${'o'.repeat(1025)}`, { body: 'x' });
+    expect(o.status).toBe(400);
+    expect(o.text).toBe('Object name length of 1025 longer than 1024');
+    expect((await h.req('PUT', `k/${'é'.repeat(512)}`, { body: 'x' })).status).toBe(201);
+    expect((await h.req('PUT', `k/${'é'.repeat(513)}`, { body: 'x' })).status).toBe(400);
+  });
+});
+
+describe('metadata limits', () => {
+  test('name over 128, value over 256, empty name → 400 with Swift texts', async () => {
+    let r = await h.req('PUT', 'k/m', { body: 'x', headers: { [`X-Object-Meta-${'n'.repeat(129)}`]: 'v' } });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe(`Metadata name too long: x-object-meta-${'n'.repeat(129)}`);
+    r = await h.req('POST', 'k', { headers: { 'X-Container-Meta-Big': 'v'.repeat(257) } });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('Metadata value longer than 256: x-container-meta-big');
+    r = await h.req('POST', '/v1/AUTH_aaaa1111', { headers: { 'X-Account-Meta-': 'v' } });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('Metadata name cannot be empty');
+    expect((await h.req('PUT', 'k/m', { body: 'x', headers: { [`X-Object-Meta-${'n'.repeat(128)}`]: 'v'.repeat(256) } })).status).toBe(201);
+  });
+
+  test('more than 90 items or 4096 bytes in all → 400; nothing is written', async () => {
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 91; i++) many[`X-Object-Meta-K${i}`] = 'v';
+    let r = await h.req('PUT', 'k/many', { body: 'x', headers: many });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('Too many metadata items; max 90');
+    expect((await h.req('HEAD', 'k/many')).status).toBe(404);
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) big[`X-Container-Meta-K${i}`] = 'v'.repeat(250);
+    r = await h.req('POST', 'k', { headers: big });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('Total metadata too large; max 4096');
+    expect((await h.req('HEAD', 'k')).headers.get('x-container-meta-k0')).toBeNull();
+  });
+
+  test('metadata values that are not UTF-8 → 400', async () => {
+    const url = new URL(`${h.accountUrl}/k`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const sock = net.connect(Number(url.port), url.hostname, () => {
+        sock.write(
+          Buffer.concat([
+            Buffer.from(`POST ${url.pathname} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\nX-Container-Meta-Bad: `),
+            Buffer.from([0xff, 0xfe]),
+            Buffer.from('\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+          ]),
+        );
+      });
+      sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toContain('Metadata must be valid UTF-8');
+  });
+});

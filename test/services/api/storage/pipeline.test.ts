@@ -1,0 +1,41 @@
+import { buildPipeline, PipelineOrderError, type Middleware, type StorageRequest } from '../../../../services/api/storage/pipeline';
+import { storageMiddlewares } from '../../../../services/api/storage';
+
+const mw = (name: string, after: string[] = [], log: string[] = [], handles = false): Middleware => ({
+  name,
+  after,
+  async handle(_req, next) {
+    log.push(name);
+    if (!handles) await next();
+  },
+});
+
+describe('storage pipeline', () => {
+  test('runs in order and passes through what a middleware does not handle', async () => {
+    const log: string[] = [];
+    const run = buildPipeline([mw('a', [], log), mw('b', ['a'], log, true), mw('c', ['a'], log)], async () => void log.push('end'));
+    await run({} as StorageRequest);
+    expect(log).toEqual(['a', 'b']);
+    const log2: string[] = [];
+    await buildPipeline([mw('a', [], log2), mw('c', ['a'], log2)], async () => void log2.push('end'))({} as StorageRequest);
+    expect(log2).toEqual(['a', 'c', 'end']);
+  });
+
+  test('a middleware placed before what it needs, a missing dependency or a duplicate name fails at build time', () => {
+    expect(() => buildPipeline([mw('auth', ['catch-errors']), mw('catch-errors')], async () => undefined)).toThrow(PipelineOrderError);
+    expect(() => buildPipeline([mw('auth', ['catch-errors']), mw('catch-errors')], async () => undefined)).toThrow('"auth" must come after "catch-errors"');
+    expect(() => buildPipeline([mw('storlet', ['auth'])], async () => undefined)).toThrow('"storlet" needs "auth" earlier in the pipeline, and it is missing');
+    expect(() => buildPipeline([mw('a'), mw('a')], async () => undefined)).toThrow('"a" appears twice');
+  });
+
+  test('the real storage pipeline is well ordered: auth before every handler', () => {
+    const deps = { config: { version: 'test' }, db: {}, backend: {}, validator: {} } as never;
+    const names = storageMiddlewares(deps).map((m) => m.name);
+    expect(names).toEqual(['request-id', 'catch-errors', 'info', 'constraints', 'auth', 'listing', 'account', 'container', 'object']);
+    expect(() => buildPipeline(storageMiddlewares(deps), async () => undefined)).not.toThrow();
+    const reordered = storageMiddlewares(deps);
+    reordered.splice(4, 1);
+    reordered.push(storageMiddlewares(deps)[4]);
+    expect(() => buildPipeline(reordered, async () => undefined)).toThrow(/"listing" must come after "auth"/);
+  });
+});

@@ -1,0 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openDatabase } from '../../../../services/core/db/database';
+import { objectStoreSuite } from './objectstore.suite';
+
+describe('object store on PGlite', () => {
+  objectStoreSuite(() => openDatabase({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-os-db-')) }));
+});

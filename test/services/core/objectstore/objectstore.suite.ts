@@ -1,0 +1,176 @@
+// The object store's data layer, run on PGlite (fs.test.ts) and on a real PostgreSQL
+// (fs.pg.test.ts): the fs backend's files and index, the SystemStore and readObject.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { loadConfig } from '../../../../services/core/config';
+import type { Database } from '../../../../services/core/db/database';
+import { migrate } from '../../../../services/core/db/migrate';
+import { CairnError } from '../../../../services/core/errors';
+import { createObjectBackend, createSystemStore, readObject, SYSTEM_ACCOUNT, type ObjectBackend } from '../../../../services/core/objectstore';
+
+jest.setTimeout(120_000);
+
+const none = { set: {}, remove: [] };
+const md5 = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
+const put = (b: ObjectBackend, c: string, o: string, data: string | Buffer, extra: Partial<Parameters<ObjectBackend['putObject']>[4]> = {}) =>
+  b.putObject('AUTH_t', c, o, Readable.from([Buffer.from(data)]), { contentType: 'text/plain', meta: {}, contentLength: Buffer.byteLength(data), maxBytes: 1 << 30, ...extra });
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    return err instanceof CairnError ? err.code : String(err);
+  }
+}
+
+function files(dataDir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : out.push(e.name);
+  };
+  walk(path.join(dataDir, 'objects'));
+  return out;
+}
+
+export function objectStoreSuite(openDb: () => Promise<Database>): void {
+  let db: Database;
+  let dataDir: string;
+  let backend: ObjectBackend;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-os-'));
+    db = await openDb();
+    await migrate(db);
+    backend = createObjectBackend(loadConfig({}, { CAIRN_DATA_DIR: dataDir }), db);
+    await backend.putContainer('AUTH_t', 'c', none);
+  });
+  afterAll(async () => {
+    await db.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('put, head, open (whole and range), update, delete; counts follow', async () => {
+    const info = await put(backend, 'c', 'o1', 'hello world', { meta: { color: 'red' } });
+    expect(info).toMatchObject({ name: 'o1', bytes: 11, etag: md5('hello world'), contentType: 'text/plain', meta: { color: 'red' } });
+    expect(await backend.headObject('AUTH_t', 'c', 'o1')).toEqual(info);
+    const reader = await backend.openObject('AUTH_t', 'c', 'o1');
+    const chunks: Buffer[] = [];
+    for await (const c of reader!.stream({ start: 6, end: 10 })) chunks.push(c as Buffer);
+    await reader!.close();
+    expect(Buffer.concat(chunks).toString()).toBe('world');
+    const updated = await backend.updateObject('AUTH_t', 'c', 'o1', { meta: { size: 'L' } });
+    expect(updated.meta).toEqual({ size: 'L' });
+    expect(updated.modifiedAt).toBeGreaterThan(info.modifiedAt);
+    expect((await backend.headContainer('AUTH_t', 'c'))).toMatchObject({ objectCount: 1, bytesUsed: 11 });
+    expect((await backend.headAccount('AUTH_t'))).toMatchObject({ containerCount: 1, objectCount: 1, bytesUsed: 11 });
+    await put(backend, 'c', 'o1', 'hi');
+    expect((await backend.headContainer('AUTH_t', 'c'))).toMatchObject({ objectCount: 1, bytesUsed: 2 });
+    await backend.deleteObject('AUTH_t', 'c', 'o1');
+    expect((await backend.headContainer('AUTH_t', 'c'))).toMatchObject({ objectCount: 0, bytesUsed: 0 });
+    expect(await codeOf(backend.deleteObject('AUTH_t', 'c', 'o1'))).toBe('storage.object_not_found');
+    expect(await backend.openObject('AUTH_t', 'c', 'o1')).toBeUndefined();
+  });
+
+  test('refusals: missing container, ETag mismatch, short body, too large, If-None-Match: *', async () => {
+    expect(await codeOf(put(backend, 'nope', 'o', 'x'))).toBe('storage.container_not_found');
+    expect(await codeOf(put(backend, 'c', 'o', 'x', { expectedEtag: md5('y') }))).toBe('storage.etag_mismatch');
+    expect(await codeOf(put(backend, 'c', 'o', 'x', { contentLength: 5 }))).toBe('storage.incomplete_body');
+    expect(await codeOf(put(backend, 'c', 'o', 'xxxxxx', { contentLength: undefined, maxBytes: 3 }))).toBe('storage.too_large');
+    await put(backend, 'c', 'once', '1');
+    expect(await codeOf(put(backend, 'c', 'once', '2', { ifNoneMatchAny: true }))).toBe('storage.precondition_failed');
+    expect(await backend.headObject('AUTH_t', 'c', 'o')).toBeUndefined();
+    expect(files(dataDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('a body stream that fails half-way leaves no object and no file', async () => {
+    const before = files(dataDir).length;
+    const failing = new Readable({
+      read() {
+        this.push(Buffer.alloc(64 * 1024, 1));
+        setImmediate(() => this.destroy(new Error('connection reset')));
+      },
+    });
+    const err = await backend
+      .putObject('AUTH_t', 'c', 'torn', failing, { contentType: 'x', meta: {}, contentLength: 1 << 20, maxBytes: 1 << 30 })
+      .then(() => 'stored', (e: Error) => e.message);
+    expect(err).toBe('connection reset');
+    expect(await backend.headObject('AUTH_t', 'c', 'torn')).toBeUndefined();
+    expect(files(dataDir).length).toBe(before);
+  });
+
+  test('a reader keeps the version it opened while the object is overwritten and deleted', async () => {
+    await put(backend, 'c', 'race', 'version one');
+    const reader = await backend.openObject('AUTH_t', 'c', 'race');
+    await put(backend, 'c', 'race', 'version two!');
+    await backend.deleteObject('AUTH_t', 'c', 'race');
+    const chunks: Buffer[] = [];
+    for await (const c of reader!.stream()) chunks.push(c as Buffer);
+    await reader!.close();
+    expect(Buffer.concat(chunks).toString()).toBe('version one');
+  });
+
+  test('concurrent writers to one container keep the counts exact', async () => {
+    await backend.putContainer('AUTH_t', 'busy', none);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => backend.putObject('AUTH_t', 'busy', `o${i % 10}`, Readable.from([Buffer.alloc(i + 1)]), { contentType: 'x', meta: {}, contentLength: i + 1, maxBytes: 1000 })));
+    const listed = await backend.listObjects('AUTH_t', 'busy', { limit: 100 });
+    const sum = listed.reduce((n, e) => n + (e.kind === 'item' ? e.item.bytes : 0), 0);
+    expect(await backend.headContainer('AUTH_t', 'busy')).toMatchObject({ objectCount: 10, bytesUsed: sum });
+    expect(files(dataDir).length).toBeGreaterThanOrEqual(10);
+  });
+
+  test('containers: create/merge metadata, 409 while not empty, list with markers', async () => {
+    expect((await backend.putContainer('AUTH_t', 'm', { set: { a: '1', b: '2' }, remove: [] })).created).toBe(true);
+    const again = await backend.putContainer('AUTH_t', 'm', { set: { c: '3' }, remove: ['a'] });
+    expect(again.created).toBe(false);
+    expect(again.info.meta).toEqual({ b: '2', c: '3' });
+    await put(backend, 'm', 'x', 'x');
+    expect(await codeOf(backend.deleteContainer('AUTH_t', 'm'))).toBe('storage.container_not_empty');
+    await backend.deleteObject('AUTH_t', 'm', 'x');
+    await backend.deleteContainer('AUTH_t', 'm');
+    expect(await backend.headContainer('AUTH_t', 'm')).toBeUndefined();
+    expect(await codeOf(backend.updateContainer('AUTH_t', 'm', none))).toBe('storage.container_not_found');
+    expect(await codeOf(backend.listObjects('AUTH_t', 'm', { limit: 1 }))).toBe('storage.container_not_found');
+    const acct = await backend.updateAccount('AUTH_t', { set: { k: 'v' }, remove: [] });
+    expect(acct.meta).toEqual({ k: 'v' });
+    const names = (await backend.listContainers('AUTH_t', { limit: 10, marker: 'b' })).map((e) => (e.kind === 'item' ? e.item.name : e.subdir));
+    expect(names).toEqual(['busy', 'c']);
+  });
+
+  test('names order by UTF-8 bytes, and prefix listings stay within the prefix', async () => {
+    await backend.putContainer('AUTH_t', 'u', none);
+    const ns = ['a', 'a\u{1F600}', 'a\uFFFF', 'ab', 'é', 'Z'];
+    for (const n of ns) await put(backend, 'u', n, n);
+    const listed = (await backend.listObjects('AUTH_t', 'u', { limit: 100 })).map((e) => (e.kind === 'item' ? e.item.name : e.subdir));
+    expect(listed).toEqual(['Z', 'a', 'ab', 'é', 'a\uFFFF', 'a\u{1F600}'].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    const pre = (await backend.listObjects('AUTH_t', 'u', { limit: 100, prefix: 'a' })).map((e) => (e.kind === 'item' ? e.item.name : e.subdir));
+    expect(pre).toEqual(['a', 'ab', 'a\uFFFF', 'a\u{1F600}']);
+  });
+
+  test('SystemStore keeps platform data in an account no API request can address', async () => {
+    const store = createSystemStore(backend);
+    expect(await store.get('packages/f1')).toBeUndefined();
+    await store.put('packages/f1', Buffer.from('zip bytes'));
+    expect((await store.get('packages/f1'))?.toString()).toBe('zip bytes');
+    await store.put('packages/f1', Buffer.alloc(0));
+    expect((await store.get('packages/f1'))?.length).toBe(0);
+    await store.delete('packages/f1');
+    await store.delete('packages/f1');
+    expect(await store.get('packages/f1')).toBeUndefined();
+    expect(SYSTEM_ACCOUNT.startsWith('AUTH_')).toBe(false);
+  });
+
+  test('readObject reads a user object into memory under a size cap', async () => {
+    await put(backend, 'c', 'pkg.zip', 'PK...');
+    const got = await readObject(backend, 'AUTH_t', 'c', 'pkg.zip', 100);
+    expect(got?.data.toString()).toBe('PK...');
+    expect(got?.info.etag).toBe(md5('PK...'));
+    expect(await readObject(backend, 'AUTH_t', 'c', 'missing', 100)).toBeUndefined();
+    expect(await readObject(backend, 'AUTH_t', 'nope', 'x', 100)).toBeUndefined();
+    expect(await codeOf(readObject(backend, 'AUTH_t', 'c', 'pkg.zip', 3))).toBe('storage.object_too_large_to_read');
+  });
+}
