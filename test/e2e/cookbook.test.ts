@@ -218,3 +218,29 @@ test('listing, filters and delete through the CLI', async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/Request to delete function .* has been accepted\./);
 });
+
+test('an image function from a locally built image (podman, no registry)', async () => {
+  // The cookbook's image prints `Hello <argv[1]>` and sleeps 3 s, with CMD ["Qinling"]. No base
+  // image can be pulled here, so it is a static busybox imported with `podman import`.
+  const root = path.join(work, 'image-root');
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
+  for (const applet of ['sh', 'echo', 'sleep']) fs.symlinkSync('busybox', path.join(root, 'bin', applet));
+  const tar = path.join(work, 'image.tar');
+  execFileSync('tar', ['-C', root, '-cf', tar, '.']);
+  const image = 'localhost/cairn-cookbook-hello:1';
+  execFileSync('podman', ['import', '--change', 'ENTRYPOINT ["/bin/sh", "-c", "echo Hello $1; sleep 3", "hello"]', '--change', 'CMD ["Qinling"]', tar, image], { stdio: 'ignore' });
+  try {
+    const fn = await openstack(['function', 'create', '--name', 'docker_test', '--image', image]);
+    expect(fn).toMatchObject({ runtime_id: null, entry: null });
+    const e = await openstack(['function', 'execution', 'create', '--function', 'docker_test']) as unknown as Execution;
+    expect(e.status).toBe('success');
+    expect(result(e).duration).toBeGreaterThanOrEqual(3);
+    expect(result(e)).not.toHaveProperty('output');
+    expect((await cliOk('openstack', ['function', 'execution', 'log', 'show', e.id], env)).trim()).toBe('Hello Qinling');
+    const withInput = await openstack(['function', 'execution', 'create', '--function', 'docker_test', '--input', 'Cairn']) as unknown as Execution;
+    expect((await cliOk('openstack', ['function', 'execution', 'log', 'show', withInput.id], env)).trim()).toBe('Hello Cairn');
+  } finally {
+    execFileSync('podman', ['rmi', '-f', image], { stdio: 'ignore' });
+  }
+});

@@ -77,8 +77,9 @@ export class PodmanRunner {
     const duration = Math.round(Number(process.hrtime.bigint() - started) / 1e6) / 1000;
     let printed = Buffer.concat(chunks).toString('utf8');
     if (truncated) printed += `${printed.endsWith('\n') || !printed ? '' : '\n'}[log truncated: more than ${limits.logMaxBytes} bytes were printed]\n`;
-    const log = (extra = ''): string =>
-      `Start execution: ${req.executionId}\n${printed}${printed && !printed.endsWith('\n') ? '\n' : ''}${extra}Finished execution: ${req.executionId}\n`;
+    // An image function's log is the container's own output, as the cookbook shows it (no
+    // Start/Finished lines: those belong to the runtimes); platform notes follow it.
+    const log = (extra = ''): string => `${printed}${printed && !printed.endsWith('\n') ? '\n' : ''}${extra}`;
     if (exit.error) return { status: 'error', output: RUN_MESSAGES.failed, duration, log: log(`podman could not be started: ${exit.error.message}\n`), warm: false };
     if (timedOut) return { status: 'failed', output: RUN_MESSAGES.timeout, duration, log: log(), warm: false };
     if (exit.code === 0) return { status: 'success', duration, log: log(), warm: false };
