@@ -21,13 +21,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function fn(files: Record<string, string>, entry: string, opts: { runtime?: string; timeout?: number; memory?: number } = {}): Promise<string> {
+async function fn(files: Record<string, string>, entry: string, opts: { runtime?: string; timeout?: number; memory?: number; cpu?: number } = {}): Promise<string> {
   const form = new FormData();
   form.append('runtime_id', runtimes[opts.runtime ?? 'python3']);
   form.append('code', '{"source": "package"}');
   form.append('entry', entry);
   if (opts.timeout) form.append('timeout', String(opts.timeout));
   if (opts.memory) form.append('memory_size', String(opts.memory));
+  if (opts.cpu) form.append('cpu', String(opts.cpu));
   form.append('package', new Blob([await makeZip(files)]), 'p.zip');
   const res = await fetch(`${t.platform.baseUrl}/function/v1/functions`, { method: 'POST', headers: { 'X-Auth-Token': demo }, body: form });
   const body = (await res.json()) as { id: string };
@@ -53,11 +54,11 @@ async function log(id: string): Promise<string> {
 
 let hello: string;
 
-describe('input handling and results', () => {
-  beforeAll(async () => {
-    hello = await fn({ 'hello.py': "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n" }, 'hello.main');
-  });
+beforeAll(async () => {
+  hello = await fn({ 'hello.py': "def main(name='World', **kwargs):\n    return 'Hello, %s' % name\n" }, 'hello.main');
+});
 
+describe('input handling and results', () => {
   test('a JSON object becomes keyword arguments and is shown back as Python writes it', async () => {
     const e = await run(hello, '{"name":"foo"}');
     expect(e).toMatchObject({ status: 'success', input: '{"name": "foo"}', sync: true, function_version: 0 });
@@ -154,14 +155,20 @@ describe('user code that fails or misbehaves', () => {
     expect(text.trim().split('\n').pop()).toBe(`Finished execution: ${e.id}`);
   });
 
+  const RESOURCES = 'Function execution failed because of too much resource consumption';
+  const TIMEOUT = 'Function execution timeout.';
   test.each([
-    ['a fork bomb', "import os\ndef main(**kw):\n    while True:\n        os.fork()\n", {}],
-    ['unbounded allocation', "def main(**kw):\n    a = []\n    while True:\n        a.append(bytearray(1 << 20))\n", {}],
-    ['unbounded printing', "def main(**kw):\n    while True:\n        print('x' * 1000)\n", { timeout: 3 }],
-  ])('%s is contained and reported; other calls keep working', async (_name, code, opts) => {
+    // Under its CPU quota a fork bomb may reach the timeout before the process cap: either ends it.
+    ['a fork bomb', "import os\ndef main(**kw):\n    while True:\n        os.fork()\n", {}, [RESOURCES, TIMEOUT]],
+    // Touched memory (a string is written, unlike calloc'd zero pages) hits the cgroup limit; at
+    // the default 0.1 CPU filling it takes longer than the timeout, so this one gets 0.3 CPU.
+    ['unbounded allocation', "def main(**kw):\n    a = []\n    while True:\n        a.append('x' * (1 << 20))\n", { cpu: 300, timeout: 20 }, [RESOURCES]],
+    ['unbounded printing', "def main(**kw):\n    while True:\n        print('x' * 1000)\n", { timeout: 3 }, [TIMEOUT]],
+  ])('%s is contained and reported; other calls keep working', async (_name, code, opts, outputs) => {
     const id = await fn({ 'bad.py': code }, 'bad.main', { timeout: 5, ...opts });
     const [bad, good] = await Promise.all([run(id), run(hello, '{"name": "neighbour"}')]);
     expect(bad.status).toBe('failed');
+    expect(outputs).toContain(bad.parsed.output);
     expect(good.status).toBe('success');
     expect(good.parsed.output).toBe('Hello, neighbour');
     expect(Buffer.byteLength(await log(bad.id))).toBeLessThan(t.platform.config.limits.logMaxBytes + 4096);
