@@ -100,24 +100,22 @@ export class ExecutionService {
    * Records a new execution. A sync one runs now and the final row is returned; an async one is
    * queued and returned `running`. The function's `count` is bumped at creation, whatever the outcome.
    */
-  async submit(e: NewExecution, fn?: FunctionSpec): Promise<ExecutionRow> {
+  async submit(e: NewExecution, fn?: FunctionSpec, callerToken?: string): Promise<ExecutionRow> {
     const id = newUuid();
-    const row = await this.deps.db.transaction(async (tx) => {
-      const [inserted] = await tx.query<ExecutionRow>(
-        `INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description,
-           input, status, sync, claimed_by, claimed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10, CASE WHEN $9 THEN now() END) RETURNING *`,
-        [id, e.projectId, e.userId, e.functionId, e.functionVersion, e.functionAlias, e.description, e.inputText, e.sync, e.sync ? this.executorId : null],
-      );
-      await tx.query('UPDATE functions SET count = count + 1 WHERE id = $1', [e.functionId]);
-      return inserted;
-    });
+    // One statement, so one round trip on the hot path and atomic without an explicit transaction.
+    const [row] = await this.deps.db.query<ExecutionRow>(
+      `WITH counted AS (UPDATE functions SET count = count + 1 WHERE id = $4)
+       INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description,
+         input, status, sync, claimed_by, claimed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10, CASE WHEN $9 THEN now() END) RETURNING *`,
+      [id, e.projectId, e.userId, e.functionId, e.functionVersion, e.functionAlias, e.description, e.inputText, e.sync, e.sync ? this.executorId : null],
+    );
     if (!e.sync) {
       this.poll();
       return row;
     }
     try {
-      return await this.runClaimed(row, e.input, fn);
+      return await this.runClaimed(row, e.input, fn, callerToken);
     } catch (err) {
       // Back-pressure (429) is an answer, not an execution: take the record back.
       if (isCairnError(err) && err.code === 'execution.queue_full') {
@@ -141,11 +139,12 @@ export class ExecutionService {
     if (row.log_key) await this.deps.blobs.delete(row.log_key);
   }
 
-  private async runClaimed(row: ExecutionRow, input: ExecutionInput, fn?: FunctionSpec): Promise<ExecutionRow> {
+  private async runClaimed(row: ExecutionRow, input: ExecutionInput, fn?: FunctionSpec, callerToken?: string): Promise<ExecutionRow> {
     let result: RunResult;
     try {
       const spec = fn ?? (await this.deps.resolveFunction(row.function_id, row.function_version));
-      const token = await this.deps.issueToken(row.user_id ?? '', row.project_id);
+      // A sync call runs with the caller's own token; queued runs get a fresh one for the owner.
+      const token = callerToken ?? (await this.deps.issueToken(row.user_id ?? '', row.project_id));
       result = await this.deps.executor.run({
         executionId: row.id,
         fn: spec,

@@ -8,8 +8,7 @@ import { sendEmpty, sendJson, sendText } from '../http/respond';
 import type { Router } from '../http/router';
 import type { Call, CallHandler } from './context';
 import { parseFilters, type FilterColumn } from './filters';
-import { functionSpec, projectScope, visibleFunction } from './functions';
-import { runtimeOf } from './functions';
+import { functionSpec, projectScope, visibleFunctionWithRuntime } from './functions';
 import { timestamp } from './wire';
 
 export function executionView(e: ExecutionRow): Record<string, unknown> {
@@ -52,12 +51,11 @@ const create: CallHandler = async (call) => {
   // Aliases and versions arrive with the versions issue; until then neither can exist.
   if (!functionId && alias) throw new CairnError('execution.alias_not_found', { name: alias });
   const version = versionOf(body.function_version);
-  const f = await visibleFunction(deps.db, functionId as string, auth);
+  const { fn: f, runtime } = await visibleFunctionWithRuntime(deps.db, functionId as string, auth);
   if (version > 0) {
     if (f.code.source !== 'package') throw new CairnError('execution.version_not_package');
     throw new CairnError('execution.version_not_found', { id: f.id, version });
   }
-  const runtime = f.runtime_id ? await runtimeOf(deps.db, f) : undefined;
   if (runtime && runtime.status !== 'available') throw new CairnError('runtime.unavailable_for_execution', { id: runtime.id });
   const rawInput = body.input === undefined || body.input === null ? null : typeof body.input === 'string' ? body.input : JSON.stringify(body.input);
   const input = parseInput(rawInput);
@@ -77,6 +75,7 @@ const create: CallHandler = async (call) => {
       sync,
     },
     spec,
+    auth.token,
   );
   sendJson(ctx.res, 201, executionView(row));
 };

@@ -66,6 +66,17 @@ export async function visibleFunction(db: Queryable, id: string, auth: Call['aut
   return row;
 }
 
+/** The function and its runtime in one round trip (the invocation hot path). */
+export async function visibleFunctionWithRuntime(db: Queryable, id: string, auth: Call['auth']): Promise<{ fn: FunctionRow; runtime?: RuntimeRow }> {
+  const [row] = await db.query<FunctionRow & { runtime: RuntimeRow | null }>(
+    'SELECT f.*, to_jsonb(r.*) AS runtime FROM functions f LEFT JOIN runtimes r ON r.id = f.runtime_id WHERE f.id = $1',
+    [id],
+  );
+  if (!row || (row.project_id !== auth.projectId && !auth.isAdmin)) throw new CairnError('function.not_found', { id });
+  const { runtime, ...fn } = row;
+  return { fn: fn as FunctionRow, runtime: runtime ?? undefined };
+}
+
 /** What the executor needs to run version 0 of a function. */
 export async function functionSpec(deps: Pick<FunctionApiDeps, 'db' | 'objects'>, f: FunctionRow, runtime?: RuntimeRow): Promise<FunctionSpec> {
   const base = {

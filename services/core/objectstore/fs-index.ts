@@ -236,25 +236,28 @@ export class ObjectIndex {
       const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
       if (c.length === 0) throw new CairnError('storage.container_not_found');
       const id = c[0].id;
-      const old = await tx.query<{ bytes: string; file_id: string }>('SELECT bytes, file_id FROM os_objects WHERE container_id = $1 AND name = $2', [
-        id,
-        obj.name,
-      ]);
-      if (old.length > 0 && opts.ifNoneMatchAny) throw new CairnError('storage.precondition_failed');
-      await tx.query(
-        `INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
-         ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
-           content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id`,
+      if (opts.ifNoneMatchAny) {
+        const exists = await tx.query('SELECT 1 FROM os_objects WHERE container_id = $1 AND name = $2', [id, obj.name]);
+        if (exists.length > 0) throw new CairnError('storage.precondition_failed');
+      }
+      // One statement for the row and the counts. It starts after the container lock above, so its
+      // snapshot sees every committed write to this container (all writers take that lock first).
+      const [r] = await tx.query<{ replaced: string | null }>(
+        `WITH old AS (SELECT bytes, file_id FROM os_objects WHERE container_id = $1 AND name = $2),
+         up AS (
+           INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
+           ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
+             content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id
+           RETURNING 1),
+         counts AS (
+           UPDATE os_containers SET object_count = object_count + (CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END),
+             bytes_used = bytes_used + $3 - coalesce((SELECT bytes FROM old), 0)
+           WHERE id = $1 RETURNING 1)
+         SELECT (SELECT file_id FROM old) AS replaced`,
         [id, obj.name, obj.bytes, obj.etag, obj.contentType, obj.modifiedAt, JSON.stringify(obj.meta), obj.fileId],
       );
-      const oldBytes = old.length ? Number(old[0].bytes) : 0;
-      await tx.query('UPDATE os_containers SET object_count = object_count + $2, bytes_used = bytes_used + $3 WHERE id = $1', [
-        id,
-        old.length ? 0 : 1,
-        obj.bytes - oldBytes,
-      ]);
-      return { replacedFileId: old[0]?.file_id };
+      return { replacedFileId: r?.replaced ?? undefined };
     });
   }
 
@@ -275,15 +278,16 @@ export class ObjectIndex {
     return this.db.transaction(async (tx) => {
       const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
       if (c.length === 0) throw new CairnError('storage.object_not_found');
-      const gone = await tx.query<{ bytes: string; file_id: string }>(
-        'DELETE FROM os_objects WHERE container_id = $1 AND name = $2 RETURNING bytes, file_id',
+      const gone = await tx.query<{ file_id: string }>(
+        `WITH gone AS (DELETE FROM os_objects WHERE container_id = $1 AND name = $2 RETURNING bytes, file_id),
+         counts AS (
+           UPDATE os_containers SET object_count = object_count - (SELECT count(*) FROM gone),
+             bytes_used = bytes_used - coalesce((SELECT sum(bytes) FROM gone), 0)
+           WHERE id = $1 RETURNING 1)
+         SELECT file_id FROM gone`,
         [c[0].id, object],
       );
       if (gone.length === 0) throw new CairnError('storage.object_not_found');
-      await tx.query('UPDATE os_containers SET object_count = object_count - 1, bytes_used = bytes_used - $2 WHERE id = $1', [
-        c[0].id,
-        Number(gone[0].bytes),
-      ]);
       return gone[0].file_id;
     });
   }

@@ -49,6 +49,9 @@ function tighterUpper(a: Bound | undefined, b: Bound | undefined): Bound | undef
   return a.inclusive ? b : a;
 }
 
+/** First page size of a delimited listing (see walkListing). */
+const DELIMITED_FIRST_PAGE = 32;
+
 /** Runs one listing: at most `opts.limit` entries, each row or rolled-up subdir once. */
 export async function walkListing<T>(opts: ListOptions, nameOf: (row: T) => string, fetch: FetchRange<T>): Promise<ListEntry<T>[]> {
   const prefix = opts.prefix ?? '';
@@ -64,9 +67,12 @@ export async function walkListing<T>(opts: ListOptions, nameOf: (row: T) => stri
   let upper = tighterUpper(prefixUpper, reverse ? markerBound : endBound);
 
   const out: ListEntry<T>[] = [];
+  // With a delimiter, a page is cut short at the first name that rolls up, so reading `limit` rows
+  // each time would read (and throw away) whole subtrees: start small and grow while nothing rolls up.
+  let page = delimiter ? DELIMITED_FIRST_PAGE : opts.limit;
   while (out.length < opts.limit) {
     if (lower && upper && (compareNames(lower.value, upper.value) > 0 || (compareNames(lower.value, upper.value) === 0 && !(lower.inclusive && upper.inclusive)))) break;
-    const want = opts.limit - out.length;
+    const want = Math.min(page, opts.limit - out.length);
     const rows = await fetch({ lower, upper, reverse, limit: want });
     let jumped = false;
     for (const row of rows) {
@@ -93,6 +99,7 @@ export async function walkListing<T>(opts: ListOptions, nameOf: (row: T) => stri
       else lower = { value: name, inclusive: false };
     }
     if (!jumped && rows.length < want) break;
+    page = jumped ? DELIMITED_FIRST_PAGE : Math.min(page * 4, opts.limit);
   }
   return out;
 }
