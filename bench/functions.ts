@@ -132,6 +132,11 @@ export async function benchFunctions(opts: FunctionBenchOptions, log: (line: str
 
     const ids = await Promise.all([s.createFunction('python3', 'tp', 300), s.createFunction('nodejs', 'tp', 300)]);
     for (const c of opts.concurrencies) {
+      // Let the pool scale to this concurrency first: sandbox start-up is measured as cold start above.
+      const warmUntil = Date.now() + 2000;
+      await Promise.all(Array.from({ length: c }, async (_, w) => {
+        while (Date.now() < warmUntil) await s.invoke(ids[w % ids.length]).catch(() => undefined);
+      }));
       const samples: number[] = [];
       let errors = 0;
       const until = Date.now() + opts.throughputSeconds * 1000;

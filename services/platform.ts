@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createFunctionSurface } from './api/functions';
+import { FunctionCache } from './api/functions/function-cache';
 import { ensureRuntime } from './api/functions/runtimes';
 import { functionSpec, visibleFunction } from './api/functions/functions';
 import type { TenantObjects } from './api/functions/ports';
@@ -111,7 +112,7 @@ export async function startPlatform(config: Config): Promise<Platform> {
       baseUrl: () => publicBaseUrl(config, port),
       surfaces: [
         ...identitySurfaces(identity),
-        createFunctionSurface({ config, db, blobs, objects, executions, pool: executor, validator: identity }),
+        createFunctionSurface({ config, db, blobs, objects, executions, pool: executor, validator: identity, functions: new FunctionCache() }),
         createStorageSurface({ config, db, backend, validator: identity }),
       ],
       health: async () => {

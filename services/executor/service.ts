@@ -102,30 +102,40 @@ export class ExecutionService {
    */
   async submit(e: NewExecution, fn?: FunctionSpec, callerToken?: string): Promise<ExecutionRow> {
     const id = newUuid();
-    // One statement, so one round trip on the hot path and atomic without an explicit transaction.
-    const [row] = await this.deps.db.query<ExecutionRow>(
-      `WITH counted AS (UPDATE functions SET count = count + 1 WHERE id = $4)
-       INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description,
-         input, status, sync, claimed_by, claimed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10, CASE WHEN $9 THEN now() END) RETURNING *`,
-      [id, e.projectId, e.userId, e.functionId, e.functionVersion, e.functionAlias, e.description, e.inputText, e.sync, e.sync ? this.executorId : null],
-    );
+    // One statement, so one round trip and atomic without an explicit transaction.
+    const recorded = this.deps.db
+      .query<ExecutionRow>(
+        `WITH counted AS (UPDATE functions SET count = count + 1 WHERE id = $4)
+         INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description,
+           input, status, sync, claimed_by, claimed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10, CASE WHEN $9 THEN now() END) RETURNING *`,
+        [id, e.projectId, e.userId, e.functionId, e.functionVersion, e.functionAlias, e.description, e.inputText, e.sync, e.sync ? this.executorId : null],
+      )
+      .then(([row]) => row);
     if (!e.sync) {
+      const row = await recorded;
       this.poll();
       return row;
     }
+    // A sync run starts while its record is being written: the record is committed long before
+    // a run could be interrupted, and a short run does not wait for two round trips in a row.
+    recorded.catch(() => undefined);
+    let result: RunResult;
     try {
-      return await this.runClaimed(row, e.input, fn, callerToken);
+      result = await this.execute({ id, function_id: e.functionId, function_version: e.functionVersion, project_id: e.projectId, user_id: e.userId }, e.input, fn, callerToken);
     } catch (err) {
       // Back-pressure (429) is an answer, not an execution: take the record back.
       if (isCairnError(err) && err.code === 'execution.queue_full') {
-        await this.deps.db.transaction(async (tx) => {
-          await tx.query('DELETE FROM executions WHERE id = $1', [id]);
-          await tx.query('UPDATE functions SET count = count - 1 WHERE id = $1', [e.functionId]);
-        });
+        await recorded;
+        await this.deps.db.query(
+          `WITH uncounted AS (UPDATE functions SET count = count - 1 WHERE id = $2) DELETE FROM executions WHERE id = $1`,
+          [id, e.functionId],
+        );
       }
       throw err;
     }
+    await recorded;
+    return this.finish(id, result);
   }
 
   /** The full log text of an execution ('' while nothing is recorded). */
@@ -139,13 +149,18 @@ export class ExecutionService {
     if (row.log_key) await this.deps.blobs.delete(row.log_key);
   }
 
-  private async runClaimed(row: ExecutionRow, input: ExecutionInput, fn?: FunctionSpec, callerToken?: string): Promise<ExecutionRow> {
-    let result: RunResult;
+  /** Runs one execution; only back-pressure throws, every other failure is an `error` result. */
+  private async execute(
+    row: Pick<ExecutionRow, 'id' | 'function_id' | 'function_version' | 'project_id' | 'user_id'>,
+    input: ExecutionInput,
+    fn?: FunctionSpec,
+    callerToken?: string,
+  ): Promise<RunResult> {
     try {
       const spec = fn ?? (await this.deps.resolveFunction(row.function_id, row.function_version));
       // A sync call runs with the caller's own token; queued runs get a fresh one for the owner.
       const token = callerToken ?? (await this.deps.issueToken(row.user_id ?? '', row.project_id));
-      result = await this.deps.executor.run({
+      return await this.deps.executor.run({
         executionId: row.id,
         fn: spec,
         input,
@@ -155,9 +170,8 @@ export class ExecutionService {
       if (isCairnError(err) && err.code === 'execution.queue_full') throw err;
       console.error(`[executions] ${row.id} could not run:`, err);
       const reason = isCairnError(err) ? err.message : (err as Error).message;
-      result = { status: 'error', output: RUN_MESSAGES.failed, duration: 0, log: `Execution ${row.id} could not run: ${reason}\n`, warm: false };
+      return { status: 'error', output: RUN_MESSAGES.failed, duration: 0, log: `Execution ${row.id} could not run: ${reason}\n`, warm: false };
     }
-    return this.finish(row.id, result);
   }
 
   private async finish(id: string, r: RunResult): Promise<ExecutionRow> {
@@ -188,8 +202,14 @@ export class ExecutionService {
       .then((rows) => {
         for (const row of rows) {
           this.inFlight++;
-          const p = this.runClaimed(row, inputOf(row))
-            .catch((err) => console.error(`[executions] async ${row.id} failed to finish:`, err))
+          const p = this.execute(row, inputOf(row))
+            .then((result) => this.finish(row.id, result))
+            .catch(async (err) => {
+              // The executor's queue is full: hand the execution back to the queue for a later claim.
+              if (isCairnError(err) && err.code === 'execution.queue_full') {
+                await this.deps.db.query('UPDATE executions SET claimed_by = NULL, claimed_at = NULL WHERE id = $1', [row.id]).catch(() => undefined);
+              } else console.error(`[executions] async ${row.id} failed to finish:`, err);
+            })
             .finally(() => {
               this.inFlight--;
               this.running.delete(p);

@@ -6,6 +6,7 @@ import type { AuthContext } from '../../core/identity/types';
 import type { ExecutionService } from '../../executor/service';
 import type { RequestContext } from '../http/context';
 import type { Params } from '../http/router';
+import type { FunctionCache } from './function-cache';
 import type { BlobStore, PoolView, TenantObjects } from './ports';
 
 export interface FunctionApiDeps {
@@ -15,6 +16,7 @@ export interface FunctionApiDeps {
   objects: TenantObjects;
   executions: ExecutionService;
   pool: PoolView;
+  functions: FunctionCache;
 }
 
 /** A request that passed authentication. */

@@ -51,7 +51,14 @@ const create: CallHandler = async (call) => {
   // Aliases and versions arrive with the versions issue; until then neither can exist.
   if (!functionId && alias) throw new CairnError('execution.alias_not_found', { name: alias });
   const version = versionOf(body.function_version);
-  const { fn: f, runtime } = await visibleFunctionWithRuntime(deps.db, functionId as string, auth);
+  let cached = deps.functions.get(functionId as string);
+  if (!cached) {
+    const { fn, runtime } = await visibleFunctionWithRuntime(deps.db, functionId as string, auth);
+    cached = { fn, runtime, spec: await functionSpec(deps, fn, runtime) };
+    deps.functions.set(fn.id, cached);
+  }
+  const { fn: f, runtime, spec } = cached;
+  if (f.project_id !== auth.projectId && !auth.isAdmin) throw new CairnError('function.not_found', { id: f.id });
   if (version > 0) {
     if (f.code.source !== 'package') throw new CairnError('execution.version_not_package');
     throw new CairnError('execution.version_not_found', { id: f.id, version });
@@ -61,7 +68,6 @@ const create: CallHandler = async (call) => {
   const input = parseInput(rawInput);
   const sync = body.sync === undefined || body.sync === null ? true : body.sync === true || /^(true|1)$/i.test(String(body.sync));
   const description = typeof body.description === 'string' ? body.description : null;
-  const spec = await functionSpec(deps, f, runtime);
   const row = await deps.executions.submit(
     {
       projectId: f.project_id,

@@ -275,6 +275,7 @@ const update: CallHandler = async ({ ctx, auth, params, deps }) => {
       packageKey,
     ],
   );
+  deps.functions.invalidate(current.id);
   if (oldPackageKey && oldPackageKey !== packageKey) await deps.blobs.delete(oldPackageKey);
   // Warm sandboxes hold the old code and limits; the timeout is applied per call and needs no release.
   if (heavy) deps.pool.release(current.id, 0);
@@ -310,6 +311,7 @@ const remove: CallHandler = async ({ ctx, auth, params, deps }) => {
   const f = await visibleFunction(deps.db, params.id, auth);
   if (f.project_id !== auth.projectId) throw new CairnError('function.delete_not_owner');
   await deps.db.query('DELETE FROM functions WHERE id = $1', [f.id]);
+  deps.functions.invalidate(f.id);
   deps.pool.release(f.id);
   if (f.package_key) await deps.blobs.delete(f.package_key);
   sendEmpty(ctx.res, 204);

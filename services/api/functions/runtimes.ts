@@ -91,6 +91,7 @@ const update: CallHandler = async ({ ctx, auth, params, deps }) => {
      WHERE id = $1 RETURNING *`,
     [current.id, typeof body.name === 'string' ? body.name : null, typeof body.description === 'string' ? body.description : null, image],
   );
+  deps.functions.invalidate();
   sendJson(ctx.res, 200, runtimeView(row));
 };
 

@@ -5,7 +5,8 @@ import { CairnError } from '../../core/errors';
 import type { AccountInfo } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
 import { STORAGE_POLICY } from './info';
-import { metadataResponseHeaders } from './metadata';
+import { METADATA_LIMITS } from './constraints';
+import { checkMergedMetadata, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps } from './pipeline';
 import { xTimestamp } from './timestamps';
 
@@ -41,7 +42,9 @@ export function account(deps: Pick<StorageDeps, 'backend'>): Middleware {
           return respond(ctx.res, 204, info);
         }
         case 'POST': {
-          const info = await deps.backend.updateAccount(target.account, req.meta ?? { set: {}, remove: [] });
+          const meta = req.meta ?? { set: {}, remove: [] };
+          if (Object.keys(meta.set).length > 0) checkMergedMetadata((await deps.backend.headAccount(target.account)).meta, meta, METADATA_LIMITS);
+          const info = await deps.backend.updateAccount(target.account, meta);
           return respond(ctx.res, 204, info);
         }
         case 'PUT':

@@ -4,7 +4,8 @@ import { CairnError } from '../../core/errors';
 import type { ContainerInfo } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
 import { STORAGE_POLICY } from './info';
-import { metadataResponseHeaders } from './metadata';
+import { METADATA_LIMITS } from './constraints';
+import { checkMergedMetadata, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 import { httpDate, xTimestamp } from './timestamps';
 
@@ -49,9 +50,16 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
       const { ctx } = req;
       const { backend } = deps;
       const meta = req.meta ?? { set: {}, remove: [] };
+      // Only an update that adds metadata can break the per-container limits.
+      const checkMerged = async (r: StorageRequest, m: typeof meta): Promise<void> => {
+        if (Object.keys(m.set).length === 0 || r.target?.kind !== 'container') return;
+        const current = await backend.headContainer(r.target.account, r.target.container);
+        if (current) checkMergedMetadata(current.meta, m, METADATA_LIMITS);
+      };
       switch (ctx.method) {
         case 'PUT': {
           refuseUnsupported(req);
+          await checkMerged(req, meta);
           const { created } = await backend.putContainer(target.account, target.container, meta);
           return sendEmpty(ctx.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
         }
@@ -62,6 +70,7 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
         }
         case 'POST': {
           refuseUnsupported(req);
+          await checkMerged(req, meta);
           await backend.updateContainer(target.account, target.container, meta);
           return sendEmpty(ctx.res, 204, { 'Content-Type': 'text/html; charset=UTF-8' });
         }

@@ -80,3 +80,16 @@ export function metadataResponseHeaders(meta: Metadata, kind: MetaKind): Record<
   for (const [name, value] of Object.entries(meta)) out[prefix + titleCase(name)] = headerValue(value);
   return out;
 }
+
+/**
+ * Account and container metadata accumulates over PUTs and POSTs; like Swift's account and
+ * container servers, refuse an update whose result would exceed the per-resource limits.
+ */
+export function checkMergedMetadata(current: Metadata, update: MetadataHeaders, limits: MetadataLimits): void {
+  const merged: Metadata = { ...current, ...update.set };
+  for (const name of update.remove) delete merged[name];
+  const entries = Object.entries(merged);
+  if (entries.length > limits.maxCount) throw new CairnError('storage.metadata_too_many', { max: limits.maxCount });
+  const size = entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (size > limits.maxOverallSize) throw new CairnError('storage.metadata_too_large', { max: limits.maxOverallSize });
+}

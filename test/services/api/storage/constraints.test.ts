@@ -112,6 +112,27 @@ describe('metadata limits', () => {
     expect((await h.req('HEAD', 'k')).headers.get('x-container-meta-k0')).toBeNull();
   });
 
+  test('account and container metadata accumulate only up to the per-resource limits', async () => {
+    await h.req('PUT', 'acc-meta');
+    for (let batch = 0; batch < 3; batch++) {
+      const headers: Record<string, string> = {};
+      for (let i = 0; i < 30; i++) headers[`X-Container-Meta-B${batch}-${i}`] = 'v';
+      expect((await h.req('POST', 'acc-meta', { headers })).status).toBe(204);
+    }
+    const r = await h.req('POST', 'acc-meta', { headers: { 'X-Container-Meta-One-More': 'v' } });
+    expect(r.status).toBe(400);
+    expect(r.text).toBe('Too many metadata items; max 90');
+    expect((await h.req('POST', 'acc-meta', { headers: { 'X-Remove-Container-Meta-B0-0': 'x', 'X-Container-Meta-One-More': 'v' } })).status).toBe(204);
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 15; i++) big[`X-Account-Meta-K${i}`] = 'v'.repeat(250);
+    expect((await h.req('POST', '/v1/AUTH_aaaa1111', { headers: big })).status).toBe(204);
+    const more: Record<string, string> = {};
+    for (let i = 15; i < 17; i++) more[`X-Account-Meta-K${i}`] = 'v'.repeat(250);
+    const r2 = await h.req('POST', '/v1/AUTH_aaaa1111', { headers: more });
+    expect(r2.status).toBe(400);
+    expect(r2.text).toBe('Total metadata too large; max 4096');
+  });
+
   test('metadata values that are not UTF-8 → 400', async () => {
     const url = new URL(`${h.accountUrl}/k`);
     const reply = await new Promise<string>((resolve, reject) => {

@@ -103,6 +103,22 @@ export function objectStoreSuite(openDb: () => Promise<Database>): void {
     expect(files(dataDir).length).toBe(before);
   });
 
+  test('a container deleted while a body streams in: the PUT fails and its file is removed', async () => {
+    await backend.putContainer('AUTH_t', 'gone', none);
+    const before = files(dataDir).length;
+    const body = new Readable({ read() {} });
+    const pending = backend
+      .putObject('AUTH_t', 'gone', 'o', body, { contentType: 'x', meta: {}, contentLength: 4, maxBytes: 100 })
+      .then(() => 'stored', (e: CairnError) => e.code);
+    body.push(Buffer.from('ab'));
+    await new Promise((r) => setTimeout(r, 50));
+    await backend.deleteContainer('AUTH_t', 'gone');
+    body.push(Buffer.from('cd'));
+    body.push(null);
+    expect(await pending).toBe('storage.container_not_found');
+    expect(files(dataDir).length).toBe(before);
+  });
+
   test('a reader keeps the version it opened while the object is overwritten and deleted', async () => {
     await put(backend, 'c', 'race', 'version one');
     const reader = await backend.openObject('AUTH_t', 'c', 'race');
