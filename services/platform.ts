@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createFunctionSurface } from './api/functions';
 import { FunctionCache } from './api/functions/function-cache';
 import { ensureRuntime } from './api/functions/runtimes';
-import { functionSpec, visibleFunction } from './api/functions/functions';
+import { functionSpec, SWIFT_PACKAGE_MAX_BYTES } from './api/functions/functions';
 import type { TenantObjects } from './api/functions/ports';
 import { identitySurfaces } from './api/identity';
 import { createApiServer, type ApiServer } from './api/server';
@@ -46,9 +46,6 @@ export interface Platform {
   banner(): string;
   stop(): Promise<void>;
 }
-
-/** Largest object accepted as a package of a swift-source function (Qinling: 51 MiB). */
-const SWIFT_PACKAGE_MAX_BYTES = 51 * 1024 * 1024;
 
 export async function startPlatform(config: Config): Promise<Platform> {
   const runDir = path.join(config.dataDir, 'run');

@@ -244,3 +244,28 @@ test('an image function from a locally built image (podman, no registry)', async
     execFileSync('podman', ['rmi', '-f', image], { stdio: 'ignore' });
   }
 });
+
+test('the same storage steps through the swift CLI: package object and image resize', async () => {
+  // Package kept in the store, uploaded with `swift upload`.
+  const dir = path.join(work, 'swift-flow');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'hello_world.py'), HELLO);
+  execFileSync('zip', ['-q', path.join(dir, 'hello_swift.zip'), 'hello_world.py'], { cwd: dir });
+  await cliOk('swift', ['upload', 'swift_functions', 'hello_swift.zip'], env, { cwd: dir });
+  expect((await cliOk('swift', ['list', 'swift_functions'], env)).trim()).toBe('hello_swift.zip');
+  const fn = await openstack(['function', 'create', '--name', 'hello_from_swift', '--runtime', 'python3', '--entry', 'hello_world.main', '--container', 'swift_functions', '--object', 'hello_swift.zip']);
+  const e = await openstack(['function', 'execution', 'create', '--function', String(fn.id), '--input', '{"name": "swift"}']) as unknown as Execution;
+  expect(result(e).output).toBe('Hello, swift');
+
+  // The resize function reads and writes objects the swift CLI uploads and downloads.
+  execFileSync('/usr/bin/python3', ['-c', `from PIL import Image; Image.new('RGB', (640, 480), (10, 120, 200)).save('photo.png', 'PNG')`], { cwd: dir });
+  await cliOk('swift', ['upload', 'photos', 'photo.png', '--object-name', 'image'], env, { cwd: dir });
+  const run = await openstack(['function', 'execution', 'create', '--function', 'resize_image', '--input', '{"container_name": "photos", "object_name": "image"}']) as unknown as Execution;
+  expect(run.status).toBe('success');
+  const stat = await cliOk('swift', ['stat', 'photos_resized', 'image'], env);
+  const size = Number(/Content Length: (\d+)/.exec(stat)?.[1]);
+  expect(size).toBeGreaterThan(0);
+  expect(size).toBeLessThan(fs.statSync(path.join(dir, 'photo.png')).size);
+  await cliOk('swift', ['download', 'photos_resized', 'image', '-o', path.join(dir, 'small.png')], env);
+  expect(execFileSync('/usr/bin/python3', ['-c', `from PIL import Image; print(Image.open(${JSON.stringify(path.join(dir, 'small.png'))}).size)`], { encoding: 'utf8' }).trim()).toBe('(160, 120)');
+});

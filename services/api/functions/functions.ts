@@ -18,7 +18,7 @@ import { visibleRuntime, type RuntimeRow } from './runtimes';
 import { timestamp } from './wire';
 
 /** Largest object accepted as a swift-source package (Qinling: 51 MiB). */
-const SWIFT_PACKAGE_MAX_BYTES = 51 * 1024 * 1024;
+export const SWIFT_PACKAGE_MAX_BYTES = 51 * 1024 * 1024;
 const ENTRY_PATTERN = /^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*\.[A-Za-z_$][\w$]*$/;
 
 export interface FunctionRow {

@@ -88,6 +88,8 @@ function render(req: StorageRequest, err: unknown): void {
   }
   // An unread request body (refused before streaming) is drained by Node after the response, which
   // keeps keep-alive working; closing instead could reset the socket before the client reads this.
+  // Except a body refused for its size: draining gigabytes to keep one connection is not worth it.
+  if (status === 413 && !req.ctx.req.complete) headers.Connection = 'close';
   const payload = Buffer.from(body, 'utf8');
   res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': payload.length });
   res.end(payload);

@@ -43,8 +43,7 @@ export function storageMiddlewares(deps: StorageSurfaceDeps): Middleware[] {
 /** Nothing handled the request: a known resource with another method is 405, anything else 404. */
 async function unhandled(req: StorageRequest): Promise<void> {
   if (!req.target) throw new CairnError('storage.object_not_found');
-  const allow = req.target.kind === 'account' ? 'GET, HEAD, POST' : req.target.kind === 'container' ? 'GET, HEAD, PUT, POST, DELETE' : 'GET, HEAD, PUT, POST, DELETE';
-  req.ctx.res.setHeader('Allow', allow);
+  req.ctx.res.setHeader('Allow', req.target.kind === 'account' ? 'GET, HEAD, POST' : 'GET, HEAD, PUT, POST, DELETE');
   throw new CairnError('storage.method_not_allowed');
 }
 

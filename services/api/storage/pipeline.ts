@@ -3,9 +3,8 @@
 // (`after`: who must already have run) and checked once, when the pipeline is built, so a
 // misplaced middleware (a storlet before auth, say) fails at start-up rather than on a request.
 import type { RequestContext } from '../http/context';
-import type { ObjectBackend } from '../../core/objectstore/backend';
 import type { Config } from '../../core/config';
-import type { Metadata } from '../../core/objectstore/backend';
+import type { Metadata, ObjectBackend } from '../../core/objectstore/backend';
 
 /** What a storage request addresses, decoded and validated by the constraints middleware. */
 export type Target =

@@ -116,7 +116,9 @@ export class FsBackend implements ObjectBackend {
   private async writeFile(final: string, body: Readable, opts: PutObjectOptions): Promise<{ bytes: number; etag: string }> {
     const dir = path.dirname(final);
     if (!this.madeDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true });
+      const first = await fsp.mkdir(dir, { recursive: true });
+      // A new fan-out directory must itself survive a crash, or the file in it could vanish.
+      if (first) for (let d = dir; d.length >= first.length; d = path.dirname(d)) await this.syncDir(path.dirname(d));
       this.madeDirs.add(dir);
     }
     const temp = path.join(dir, `.${path.basename(final)}${TEMP_SUFFIX}`);
@@ -127,20 +129,33 @@ export class FsBackend implements ObjectBackend {
     try {
       let batch: Buffer[] = [];
       let batchBytes = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        if (bytes > opts.maxBytes || (opts.contentLength !== undefined && bytes > opts.contentLength)) {
-          throw new CairnError(bytes > opts.maxBytes ? 'storage.too_large' : 'storage.bad_content_length');
+      // One write stays in flight while the next batch is received and hashed, so network, MD5 and
+      // disk overlap; awaiting it before the next write keeps memory bounded to two batches.
+      let inFlight: Promise<unknown> = Promise.resolve();
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          bytes += chunk.length;
+          if (bytes > opts.maxBytes || (opts.contentLength !== undefined && bytes > opts.contentLength)) {
+            throw new CairnError(bytes > opts.maxBytes ? 'storage.too_large' : 'storage.bad_content_length');
+          }
+          md5.update(chunk);
+          batch.push(chunk);
+          batchBytes += chunk.length;
+          if (batchBytes >= WRITE_BATCH_BYTES) {
+            await inFlight;
+            inFlight = fh.writev(batch);
+            // Marked handled now (a disk error while we wait on the socket must not crash the
+            // process as an unhandled rejection); it is still rethrown when awaited below.
+            inFlight.catch(() => undefined);
+            batch = [];
+            batchBytes = 0;
+          }
         }
-        md5.update(chunk);
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        if (batchBytes >= WRITE_BATCH_BYTES) {
-          await fh.writev(batch);
-          batch = [];
-          batchBytes = 0;
-        }
+      } finally {
+        // Never close the file under a pending write, whatever ended the loop.
+        await inFlight.catch(() => undefined);
       }
+      await inFlight;
       if (batch.length) await fh.writev(batch);
       if (opts.contentLength !== undefined && bytes !== opts.contentLength) throw new CairnError('storage.incomplete_body');
       const etag = md5.digest('hex');

@@ -63,6 +63,25 @@ describe('object PUT', () => {
     expect((await h.req('HEAD', 'obj/nolength')).status).toBe(404);
   });
 
+  test('413 before reading a body declared larger than max_file_size', async () => {
+    const url = new URL(`${h.accountUrl}/obj/huge`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const sock = net.connect(Number(url.port), url.hostname, () => {
+        sock.write(`PUT ${url.pathname} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\nContent-Length: 5368709123\r\n\r\n`);
+        sock.write(Buffer.alloc(1000));
+      });
+      sock.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('</html>')) sock.destroy();
+      });
+      sock.on('close', () => resolve(text));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+    expect((await h.req('HEAD', 'obj/huge')).status).toBe(404);
+  });
+
   test('422 when the ETag sent does not match the body; nothing is stored', async () => {
     const r = await h.req('PUT', 'obj/badetag', { body: 'data', headers: { ETag: md5('other') } });
     expect(r.status).toBe(422);
@@ -232,8 +251,8 @@ describe('atomicity', () => {
     const url = new URL(`${h.accountUrl}/obj/abort`);
     await new Promise<void>((resolve) => {
       const sock = net.connect(Number(url.port), url.hostname, () => {
-        sock.write(`PUT ${url.pathname} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\nContent-Length: 1000000\r\n\r\n`);
-        sock.write(Buffer.alloc(300_000, 1), () => setTimeout(() => sock.destroy(), 100));
+        sock.write(`PUT ${url.pathname} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\nContent-Length: 10000000\r\n\r\n`);
+        sock.write(Buffer.alloc(3_000_000, 1), () => setTimeout(() => sock.destroy(), 100));
       });
       sock.on('close', () => resolve());
       sock.on('error', () => undefined);

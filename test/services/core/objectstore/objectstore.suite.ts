@@ -89,10 +89,12 @@ export function objectStoreSuite(openDb: () => Promise<Database>): void {
 
   test('a body stream that fails half-way leaves no object and no file', async () => {
     const before = files(dataDir).length;
+    let sent = 0;
     const failing = new Readable({
       read() {
-        this.push(Buffer.alloc(64 * 1024, 1));
-        setImmediate(() => this.destroy(new Error('connection reset')));
+        // Two chunks (more than one write batch is not needed), then the connection "resets".
+        if (sent++ < 2) this.push(Buffer.alloc(64 * 1024, 1));
+        else setImmediate(() => this.destroy(new Error('connection reset')));
       },
     });
     const err = await backend
