@@ -105,8 +105,9 @@ test('a function whose package is an object in the store (--container/--object)'
   expect(fs.readFileSync(back).equals(fs.readFileSync(zip))).toBe(true);
 });
 
-test('image resize: Pillow inside the package, os_session to the object store', async () => {
-  const dir = path.join(work, 'resize');
+/** The cookbook's resize_image package: its Python 3 code with Pillow beside it. */
+function resizePackage(name: string): string {
+  const dir = path.join(work, name);
   fs.mkdirSync(dir, { recursive: true });
   // `pip install Pillow -t dir` is not possible without the package index: Debian's python3-pil
   // files are the same library, copied where pip would put them.
@@ -167,7 +168,11 @@ def main(context, container_name, object_name):
     print('Uploaded object %s to container %s' % (object_name, new_container_name))
 `,
   );
-  const zip = zipDir(dir, 'resize_image.zip');
+  return zipDir(dir, `${name}.zip`);
+}
+
+test('image resize: Pillow inside the package, os_session to the object store', async () => {
+  const zip = resizePackage('resize');
   const fn = await openstack(['function', 'create', '--name', 'resize_image', '--runtime', 'python3', '--entry', 'resize_image.main', '--package', zip]);
 
   const origin = path.join(work, 'origin.jpg');
@@ -260,7 +265,8 @@ test('the same storage steps through the swift CLI: package object and image res
   // The resize function reads and writes objects the swift CLI uploads and downloads.
   execFileSync('/usr/bin/python3', ['-c', `from PIL import Image; Image.new('RGB', (640, 480), (10, 120, 200)).save('photo.png', 'PNG')`], { cwd: dir });
   await cliOk('swift', ['upload', 'photos', 'photo.png', '--object-name', 'image'], env, { cwd: dir });
-  const run = await openstack(['function', 'execution', 'create', '--function', 'resize_image', '--input', '{"container_name": "photos", "object_name": "image"}']) as unknown as Execution;
+  const resize = await openstack(['function', 'create', '--name', 'resize_swift', '--runtime', 'python3', '--entry', 'resize_image.main', '--package', resizePackage('resize_swift')]);
+  const run = await openstack(['function', 'execution', 'create', '--function', String(resize.id), '--input', '{"container_name": "photos", "object_name": "image"}']) as unknown as Execution;
   expect(run.status).toBe('success');
   const stat = await cliOk('swift', ['stat', 'photos_resized', 'image'], env);
   const size = Number(/Content Length: (\d+)/.exec(stat)?.[1]);

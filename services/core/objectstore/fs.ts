@@ -30,6 +30,9 @@ import { nowMicros } from './timestamp';
 /** Bytes gathered before one writev: fewer syscalls than one write per socket chunk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
+/** Containers remembered as existing by one process. */
+const KNOWN_CONTAINERS_MAX = 10_000;
+
 /** Temp files start with a dot and end in `.tmp`, so an operator's sweep can tell them from data. */
 const TEMP_SUFFIX = '.tmp';
 
@@ -39,6 +42,14 @@ export class FsBackend implements ObjectBackend {
   private readonly root: string;
   /** Fan-out directories already created by this process. */
   private readonly madeDirs = new Set<string>();
+  /** `account/container` names seen to exist, oldest first (a bounded cache for object PUTs). */
+  private readonly knownContainers = new Set<string>();
+
+  private rememberContainer(key: string): void {
+    this.knownContainers.delete(key);
+    this.knownContainers.add(key);
+    if (this.knownContainers.size > KNOWN_CONTAINERS_MAX) this.knownContainers.delete(this.knownContainers.values().next().value as string);
+  }
 
   constructor(dataDir: string, db: Database) {
     this.root = path.join(dataDir, 'objects');
@@ -81,8 +92,9 @@ export class FsBackend implements ObjectBackend {
     return info;
   }
 
-  deleteContainer(account: string, container: string): Promise<void> {
-    return this.index.deleteContainer(account, container);
+  async deleteContainer(account: string, container: string): Promise<void> {
+    this.knownContainers.delete(`${account}/${container}`);
+    await this.index.deleteContainer(account, container);
   }
 
   listObjects(account: string, container: string, opts: ListOptions): Promise<ListEntry<ObjectSummary>[]> {
@@ -91,10 +103,16 @@ export class FsBackend implements ObjectBackend {
 
   async putObject(account: string, container: string, object: string, body: Readable, opts: PutObjectOptions): Promise<ObjectInfo> {
     if (opts.contentLength !== undefined && opts.contentLength > opts.maxBytes) throw new CairnError('storage.too_large');
-    // Refuse before reading a byte when the answer is already known.
-    const probe = await this.index.probe(account, container, object);
-    if (!probe.container) throw new CairnError('storage.container_not_found');
-    if (opts.ifNoneMatchAny && probe.object) throw new CairnError('storage.precondition_failed');
+    // Refuse before reading a byte when the answer is already known. A container seen recently is
+    // trusted without a query: the commit re-checks it under a lock, so a stale entry (container
+    // deleted through another api replica) only costs the upload, never consistency.
+    const containerKey = `${account}/${container}`;
+    if (opts.ifNoneMatchAny || !this.knownContainers.has(containerKey)) {
+      const probe = await this.index.probe(account, container, object);
+      if (!probe.container) throw new CairnError('storage.container_not_found');
+      if (opts.ifNoneMatchAny && probe.object) throw new CairnError('storage.precondition_failed');
+      this.rememberContainer(containerKey);
+    }
 
     const fileId = randomBytes(16).toString('hex');
     const final = this.filePath(fileId);
@@ -104,6 +122,7 @@ export class FsBackend implements ObjectBackend {
     try {
       replaced = (await this.index.commitObject(account, container, stored, { ifNoneMatchAny: opts.ifNoneMatchAny })).replacedFileId;
     } catch (err) {
+      if (err instanceof CairnError && err.code === 'storage.container_not_found') this.knownContainers.delete(containerKey);
       await fsp.rm(final, { force: true });
       throw err;
     }
