@@ -126,20 +126,15 @@ export async function startPlatform(config: Config): Promise<Platform> {
     cleanups.unshift(() => executions.stop());
 
     const baseUrl = publicBaseUrl(config, port);
-    writeOpenrc(path.join(config.dataDir, 'openrc'), {
-      authUrl: `${baseUrl}/identity/v3`,
-      username: credentials.demo.userName,
-      password: credentials.demo.password,
-      projectName: credentials.demo.projectName,
-      region: config.region,
-    });
-    writeOpenrc(path.join(config.dataDir, 'openrc.admin'), {
-      authUrl: `${baseUrl}/identity/v3`,
-      username: credentials.admin.userName,
-      password: credentials.admin.password,
-      projectName: credentials.admin.projectName,
-      region: config.region,
-    });
+    for (const [file, c] of [['openrc', credentials.demo], ['openrc.admin', credentials.admin]] as const) {
+      writeOpenrc(path.join(config.dataDir, file), {
+        authUrl: `${baseUrl}/identity/v3`,
+        username: c.userName,
+        password: c.password,
+        projectName: c.projectName,
+        region: config.region,
+      });
+    }
 
     let stopped: Promise<void> | undefined;
     return {

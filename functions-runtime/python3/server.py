@@ -16,38 +16,13 @@ import threading
 import time
 import traceback
 
-# The built-in OpenStack client libraries (keystoneauth1, swiftclient) cost ~0.5 s of CPU to
-# import. A pool sandbox imports them while it waits for a function (the zygote work); a sandbox
-# started for a cold call runs the call first and imports them after, or when the call first
-# touches context['os_session'] (see CONTRACT.md, "zygote").
-ksa_plugin = None
-ksa_session = None
-_libraries_lock = threading.Lock()
-_libraries_loaded = False
-
-
-def load_libraries():
-    global ksa_plugin, ksa_session, _libraries_loaded
-    with _libraries_lock:
-        if _libraries_loaded:
-            return
-        _libraries_loaded = True
-        try:
-            from keystoneauth1 import plugin as plugin_module
-            from keystoneauth1 import session as session_module
-            import swiftclient  # noqa: F401  (imported so user imports of it cost nothing)
-        except ImportError:  # the runtime still works; context['os_session'] is then None
-            return
-        ksa_plugin, ksa_session = plugin_module, session_module
-
-
-_busy = threading.Event()
-
-
-def preload_when_idle():
-    """Imports the libraries in the background unless a call is running (it would slow it)."""
-    if not _busy.is_set() and not _libraries_loaded:
-        threading.Thread(target=load_libraries, daemon=True).start()
+try:  # Built-in libraries, imported before any function is known (see CONTRACT.md, "zygote").
+    from keystoneauth1 import plugin as ksa_plugin
+    from keystoneauth1 import session as ksa_session
+    import swiftclient  # noqa: F401  (preloaded so user imports of it cost nothing)
+except ImportError:  # the runtime still works; context['os_session'] is then None
+    ksa_plugin = None
+    ksa_session = None
 
 
 def parse_args(argv):
@@ -113,50 +88,35 @@ def pump(src, dst):
 
 
 # --- context handed to user code
-def caller_auth(ctx):
-    """Auth plugin holding the caller's token and the platform's endpoints (no Keystone call)."""
-
+if ksa_plugin is not None:
     class CallerAuth(ksa_plugin.BaseAuthPlugin):
+        """Auth plugin that holds the caller's token and the platform's endpoints (no Keystone call)."""
+
+        def __init__(self, ctx):
+            super().__init__()
+            self._ctx = ctx
+
         def get_token(self, session, **kwargs):
-            return ctx['token']
+            return self._ctx['token']
 
         def get_endpoint(self, session, service_type=None, interface=None, region_name=None, **kwargs):
-            return ctx['endpoints'].get(service_type)
+            return self._ctx['endpoints'].get(service_type)
 
         def get_project_id(self, session, **kwargs):
-            return ctx.get('project_id')
+            return self._ctx.get('project_id')
 
         def get_user_id(self, session, **kwargs):
-            return ctx.get('user_id')
+            return self._ctx.get('user_id')
 
         def invalidate(self):
             return False  # a caller's token cannot be renewed from here
 
-    return CallerAuth()
-
-
-class Context(dict):
-    """The `context` argument: a dict whose 'os_session' (a keystoneauth1 Session bound to the
-    caller's token, ~20 us to build) is made on first use, so calls that never use it never wait
-    for the client libraries."""
-
-    def __missing__(self, key):
-        if key != 'os_session':
-            raise KeyError(key)
-        load_libraries()
-        session = ksa_session.Session(auth=caller_auth(self)) if ksa_session is not None else None
-        self['os_session'] = session
-        return session
-
-    def __contains__(self, key):
-        return key == 'os_session' or dict.__contains__(self, key)
-
-    def get(self, key, default=None):
-        return self[key] if key in self else default
-
 
 def make_context(ctx):
-    return Context(ctx)
+    context = dict(ctx)
+    # A Session costs ~20 us to build, so each call gets its own, bound to its caller's token.
+    context['os_session'] = ksa_session.Session(auth=CallerAuth(ctx)) if ksa_session is not None else None
+    return context
 
 
 # --- loading the function
@@ -247,23 +207,17 @@ def main():
     control = socket.socket(fileno=CONTROL_FD)
     reader = control.makefile('rb')
     control.sendall(b'{"ready":true}\n')
-    # A pool sandbox idles here until specialised: a good moment for the zygote imports. A
-    # sandbox started for a waiting call gets that call within milliseconds and imports later.
-    threading.Timer(0.05, preload_when_idle).start()
     for line in reader:
         msg = json.loads(line)
         if msg.get('op') != 'run':
             continue
-        _busy.set()
         reply = run(msg)
-        _busy.clear()
         kill_strays()
         sys.stdout.flush()
         sys.stderr.flush()
         # Everything user code wrote to fds 1/2 precedes this marker in the log stream.
         os.write(1, msg['end'].encode())
         control.sendall(json.dumps(reply, allow_nan=False).encode() + b'\n')
-        preload_when_idle()
 
 
 if __name__ == '__main__':

@@ -7,8 +7,8 @@ import { readJsonObject } from '../http/body';
 import { sendEmpty, sendJson, sendText } from '../http/respond';
 import type { Router } from '../http/router';
 import type { Call, CallHandler } from './context';
-import { parseFilters, type FilterColumn } from './filters';
-import { functionSpec, projectScope, visibleFunctionWithRuntime } from './functions';
+import type { FilterColumn } from './filters';
+import { functionSpec, listWhere, visibleFunctionWithRuntime } from './functions';
 import { timestamp } from './wire';
 
 export function executionView(e: ExecutionRow): Record<string, unknown> {
@@ -100,17 +100,10 @@ const EXECUTION_FILTERS: Record<string, FilterColumn> = {
 };
 
 const list: CallHandler = async ({ ctx, auth, deps }) => {
-  const filters = parseFilters(ctx.query, EXECUTION_FILTERS, 0);
-  const project = projectScope(filters, auth);
-  const where = [...filters.where];
-  const params = [...filters.params];
-  if (project !== undefined) {
-    params.push(project);
-    where.push(`project_id = $${params.length}`);
-  }
+  const { where, params } = listWhere(ctx.query, EXECUTION_FILTERS, auth);
   const rows = await deps.db.query<ExecutionRow>(
     `SELECT id, project_id, function_id, function_version, function_alias, description, input, result, status, sync,
-            created_at, updated_at FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`,
+            created_at, updated_at FROM executions ${where} ORDER BY created_at`,
     params,
   );
   sendJson(ctx.res, 200, { executions: rows.map(executionView) });

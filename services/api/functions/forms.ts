@@ -4,7 +4,7 @@
 import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import { CairnError } from '../../core/errors';
-import { mediaType, readBody } from '../http/body';
+import { mediaType, parseJsonObject, readBody } from '../http/body';
 
 export interface FormInput {
   /** Last value of each field; repeated keys (the CLI's `swift=container&swift=object`) keep all in `all`. */
@@ -34,17 +34,7 @@ export async function readForm(req: IncomingMessage, limits: FormLimits): Promis
 
 function fromJson(raw: Buffer): FormInput {
   const form: FormInput = { fields: {}, all: {} };
-  if (raw.length === 0) return form;
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new CairnError('request.bad_json', { reason: (err as Error).message });
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new CairnError('request.bad_json', { reason: 'expected a JSON object' });
-  }
-  for (const [k, v] of Object.entries(body)) {
+  for (const [k, v] of Object.entries(parseJsonObject(raw))) {
     if (v === null || v === undefined) continue;
     // Qinling took `code` as a JSON string; other clients send an object. Normalise to text.
     add(form, k, typeof v === 'string' ? v : JSON.stringify(v));

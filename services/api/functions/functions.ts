@@ -202,27 +202,26 @@ const FUNCTION_FILTERS: Record<string, FilterColumn> = {
   updated_at: { column: 'updated_at', type: 'time' },
 };
 
-/** Tenancy for list calls: members see their project only; admins may widen with all_projects/project_id. */
-export function projectScope(filters: ReturnType<typeof parseFilters>, auth: Call['auth']): string | undefined {
+/**
+ * The WHERE clause of a list call: the query's filters plus tenancy — members see their project
+ * only; admins may widen with all_projects, or pick one with project_id.
+ */
+export function listWhere(query: URLSearchParams, columns: Record<string, FilterColumn>, auth: Call['auth']): { where: string; params: unknown[] } {
+  const filters = parseFilters(query, columns, 0);
   if (filters.allProjects && !auth.isAdmin) throw new CairnError('auth.forbidden');
-  if (!auth.isAdmin) return auth.projectId;
-  if (filters.projectId) return filters.projectId;
-  return filters.allProjects ? undefined : auth.projectId;
-}
-
-const list: CallHandler = async ({ ctx, auth, deps }) => {
-  const filters = parseFilters(ctx.query, FUNCTION_FILTERS, 0);
-  const project = projectScope(filters, auth);
+  const project = !auth.isAdmin ? auth.projectId : filters.projectId ?? (filters.allProjects ? undefined : auth.projectId);
   const where = [...filters.where];
   const params = [...filters.params];
   if (project !== undefined) {
     params.push(project);
     where.push(`project_id = $${params.length}`);
   }
-  const rows = await deps.db.query<FunctionRow>(
-    `SELECT * FROM functions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`,
-    params,
-  );
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+const list: CallHandler = async ({ ctx, auth, deps }) => {
+  const { where, params } = listWhere(ctx.query, FUNCTION_FILTERS, auth);
+  const rows = await deps.db.query<FunctionRow>(`SELECT * FROM functions ${where} ORDER BY created_at`, params);
   sendJson(ctx.res, 200, { functions: rows.map((r) => functionView(r, true)) });
 };
 

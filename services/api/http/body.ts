@@ -24,7 +24,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 /** Parses a JSON object body; an empty body is `{}`. */
 export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit);
+  return parseJsonObject(await readBody(req, limit));
+}
+
+/** A JSON object from raw bytes (empty is `{}`); anything else is a 400 naming the problem. */
+export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
   let value: unknown;
   try {

@@ -9,7 +9,7 @@ import { sendEmpty, sendText } from '../http/respond';
 import { evaluatePreconditions, resolveRange } from './conditional';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import { guessContentType } from './content-type';
-import { headerValue, metadataResponseHeaders } from './metadata';
+import { headerText, headerValue, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 import { httpDate, xTimestamp } from './timestamps';
 
@@ -27,6 +27,12 @@ function refuseUnsupported(req: StorageRequest): void {
     if (req.ctx.req.headers[header] !== undefined) throw new CairnError('storage.not_implemented', { feature });
   }
   if (req.ctx.query.has('multipart-manifest')) throw new CairnError('storage.not_implemented', { feature: 'Static large objects (multipart-manifest)' });
+}
+
+/** The Content-Type a client sent, as text (header values arrive as latin1 bytes); '' when absent. */
+function contentTypeOf(raw: string | undefined): string {
+  const value = (raw ?? '').trim();
+  return headerText(value) ?? value;
 }
 
 /** Headers describing a stored object (GET, HEAD, 304, 412). */
@@ -63,7 +69,7 @@ export function object(deps: StorageDeps): Middleware {
             if (!/^\d+$/.test(raw)) throw new CairnError('storage.bad_content_length');
             contentLength = Number(raw);
           }
-          const sentType = (headers['content-type'] ?? '').trim();
+          const sentType = contentTypeOf(headers['content-type']);
           const detect = String(headers['x-detect-content-type'] ?? '').toLowerCase() === 'true';
           const etag = headers.etag?.trim().replace(/^"(.*)"$/, '$1');
           const info = await backend
@@ -102,7 +108,7 @@ export function object(deps: StorageDeps): Middleware {
         }
         case 'POST': {
           refuseUnsupported(req);
-          const sentType = ctx.req.headers['content-type']?.trim();
+          const sentType = contentTypeOf(ctx.req.headers['content-type']);
           await backend.updateObject(account, container, name, { meta: req.meta?.set ?? {}, contentType: sentType || undefined });
           return sendText(ctx.res, 202, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>', 'text/html; charset=UTF-8');
         }

@@ -78,6 +78,7 @@ export class FsBackend implements ObjectBackend {
     const { created } = await this.index.putContainer(account, container, update);
     const info = await this.index.headContainer(account, container);
     if (!info) throw new CairnError('storage.container_not_found'); // deleted concurrently
+    this.rememberContainer(`${account}/${container}`);
     return { created, info };
   }
 

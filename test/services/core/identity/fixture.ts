@@ -3,10 +3,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { loadConfig, type Config } from '../../../../services/core/config';
 import { openDatabase, type Database } from '../../../../services/core/db/database';
 import { migrate } from '../../../../services/core/db/migrate';
+import { openTestPostgres } from '../../../helpers/postgres';
 
 export interface Fixture {
   db: Database;
@@ -17,27 +17,7 @@ export interface Fixture {
 
 export async function openFixture(kind: 'pglite' | 'postgres' = 'pglite'): Promise<Fixture> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-identity-'));
-  let db: Database;
-  let dropSchema: (() => Promise<void>) | undefined;
-  if (kind === 'postgres') {
-    const base = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const schema = `identity_test_${process.pid}_${Date.now()}`;
-    const admin = new Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(base);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    db = await openDatabase({ url: url.toString() });
-    dropSchema = async () => {
-      const c = new Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
-      await c.end();
-    };
-  } else {
-    db = await openDatabase({ dataDir: path.join(dataDir, 'db') });
-  }
+  const db: Database = kind === 'postgres' ? await openTestPostgres() : await openDatabase({ dataDir: path.join(dataDir, 'db') });
   await migrate(db);
   return {
     db,
@@ -45,7 +25,6 @@ export async function openFixture(kind: 'pglite' | 'postgres' = 'pglite'): Promi
     config: (overrides = {}) => loadConfig({}, { CAIRN_DATA_DIR: dataDir, ...overrides }),
     async close() {
       await db.close();
-      await dropSchema?.();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
