@@ -99,8 +99,11 @@ describe('create', () => {
 });
 
 describe('authentication and tenancy', () => {
-  test('no token → 401, a forged token → 401, JSON faultstring either way', async () => {
-    for (const token of [undefined, 'gAAAAAnot-a-token']) {
+  test('no token, a forged token, an expired token → 401, JSON faultstring each time', async () => {
+    const c = t.platform.credentials.demo;
+    const issuedAt = new Date(Date.now() - 3 * 3600_000);
+    const expired = (await t.platform.identity.issueToken({ userId: c.userId, projectId: c.projectId, issuedAt, expiresAt: new Date(issuedAt.getTime() + 60_000) })).token;
+    for (const token of [undefined, 'gAAAAAnot-a-token', expired]) {
       const res = await t.request('GET', '/function/v1/functions', { token });
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toContain('application/json');
