@@ -12,6 +12,10 @@ import { BenchClient } from './client';
 import { ms, summarize, type Summary } from './stats';
 
 export interface FunctionBenchOptions {
+  /** `postgres://…` to run against a real PostgreSQL (a fresh schema) instead of embedded PGlite. */
+  databaseUrl?: string;
+  /** Only warm latency and throughput (the figures the database changes). */
+  warmOnly?: boolean;
   warmCalls: number;
   coldSamples: number;
   throughputSeconds: number;
@@ -97,7 +101,8 @@ export async function benchFunctions(opts: FunctionBenchOptions, log: (line: str
   const runtimes: RuntimeKind[] = ['python3', 'nodejs'];
   const result = { warm: {}, executorOnlyWarm: {}, coldPoolReady: {}, coldNoPool: {}, throughput: [] } as unknown as FunctionBenchResult;
 
-  const s = await Session.open({ CAIRN_POOL_SIZE: '2' });
+  const db = opts.databaseUrl ? await freshSchema(opts.databaseUrl) : undefined;
+  const s = await Session.open({ CAIRN_POOL_SIZE: '2', ...(db ? { CAIRN_DATABASE_URL: db.url } : {}) });
   try {
     for (const rt of runtimes) {
       const id = await s.createFunction(rt, 'warm', 300);
@@ -119,6 +124,7 @@ export async function benchFunctions(opts: FunctionBenchOptions, log: (line: str
       result.executorOnlyWarm[rt] = summarize(direct);
       log(`executor-only warm ${rt}: p50 ${ms(result.executorOnlyWarm[rt].p50)} ms`);
 
+      if (opts.warmOnly) continue;
       const cold: number[] = [];
       for (let i = 0; i < opts.coldSamples; i++) {
         const fid = await s.createFunction(rt, `cold-${i}`);
@@ -158,7 +164,9 @@ export async function benchFunctions(opts: FunctionBenchOptions, log: (line: str
     }
   } finally {
     await s.close();
+    await db?.drop();
   }
+  if (opts.warmOnly) return result;
 
   const none = await Session.open({ CAIRN_POOL_SIZE: '0' });
   try {
@@ -172,4 +180,20 @@ export async function benchFunctions(opts: FunctionBenchOptions, log: (line: str
     await none.close();
   }
   return result;
+}
+
+/** A fresh schema on a PostgreSQL server, dropped after the run. */
+async function freshSchema(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { Client } = await import('pg');
+  const schema = `cairn_bench_${Date.now()}`;
+  const run = async (sql: string) => {
+    const c = new Client({ connectionString: base });
+    await c.connect();
+    await c.query(sql);
+    await c.end();
+  };
+  await run(`CREATE SCHEMA ${schema}`);
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { url: url.toString(), drop: () => run(`DROP SCHEMA ${schema} CASCADE`) };
 }

@@ -16,8 +16,19 @@ async function main(): Promise<void> {
     : { warmCalls: 2000, coldSamples: 20, throughputSeconds: 5, concurrencies: [1, 4, 16] };
   const started = Date.now();
   const r = await benchFunctions(opts, (line) => console.log(line));
-  writeSection('functions', functionsSection(r, command, (Date.now() - started) / 1000));
+  // The same warm path against a real PostgreSQL server shows what the embedded database costs.
+  const pgUrl = argValue('--postgres') ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const pg = await benchFunctions({ ...opts, databaseUrl: pgUrl, warmOnly: true }, (line) => console.log(`[postgres] ${line}`)).catch((err: Error) => {
+    console.warn(`PostgreSQL at ${new URL(pgUrl).host} not measured: ${err.message}`);
+    return undefined;
+  });
+  writeSection('functions', functionsSection(r, pg, command, (Date.now() - started) / 1000));
   console.log(`Wrote ${path.relative(process.cwd(), DOC)}`);
+}
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 function machine(): string {
@@ -25,7 +36,7 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`;
 }
 
-function functionsSection(r: FunctionBenchResult, command: string, seconds: number): string {
+function functionsSection(r: FunctionBenchResult, pg: FunctionBenchResult | undefined, command: string, seconds: number): string {
   const row = (what: string, goal: string, py: { p50: number; p99: number }, node: { p50: number; p99: number }) =>
     `| ${what} | ${goal} | ${ms(py.p50)} / ${ms(py.p99)} | ${ms(node.p50)} / ${ms(node.p99)} |`;
   return [
@@ -39,6 +50,7 @@ function functionsSection(r: FunctionBenchResult, command: string, seconds: numb
     '| what | goal (DESIGN §9) | Python 3 | Node.js |',
     '|---|---|---|---|',
     row('warm invocation', 'p50 ≤ 1, p99 ≤ 5', r.warm.python3, r.warm.nodejs),
+    ...(pg ? [row('warm invocation, PostgreSQL server instead of PGlite', 'p50 ≤ 1, p99 ≤ 5', pg.warm.python3, pg.warm.nodejs)] : []),
     row('  of which the executor alone (in-process, no HTTP, no SQL)', '', r.executorOnlyWarm.python3, r.executorOnlyWarm.nodejs),
     row('cold start, a generic pool sandbox ready', 'p50 ≤ 10', r.coldPoolReady.python3, r.coldPoolReady.nodejs),
     row('cold start, no pool sandbox (pool size 0)', 'p50 ≤ 40', r.coldNoPool.python3, r.coldNoPool.nodejs),
@@ -48,6 +60,8 @@ function functionsSection(r: FunctionBenchResult, command: string, seconds: numb
     '| concurrency | invocations/s | p50 ms | p99 ms | errors |',
     '|---|---|---|---|---|',
     ...r.throughput.map((t) => `| ${t.concurrency} | ${t.perSecond.toFixed(0)} | ${ms(t.latency.p50)} | ${ms(t.latency.p99)} | ${t.errors} |`),
+    ...(pg ? ['', 'The same with a PostgreSQL 15 server on 127.0.0.1:5432 instead of PGlite:', '', '| concurrency | invocations/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|',
+      ...pg.throughput.map((t) => `| ${t.concurrency} | ${t.perSecond.toFixed(0)} | ${ms(t.latency.p50)} | ${ms(t.latency.p99)} | ${t.errors} |`)] : []),
   ].join('\n');
 }
 
