@@ -1,8 +1,8 @@
 // The data layer speaks PostgreSQL SQL only. Two engines implement it: embedded PGlite (local
 // mode, tests) and a real PostgreSQL server through `pg` (production, the PostgreSQL suite).
 import { PGlite } from '@electric-sql/pglite';
-import * as fs from 'node:fs';
 import { Pool } from 'pg';
+import { seedPGliteDataDir } from './pglite-template';
 
 export interface Queryable {
   /** Runs one statement with $1… parameters and returns its rows. */
@@ -22,12 +22,16 @@ export interface Database extends Queryable {
 export async function openDatabase(opts: { url?: string; dataDir?: string }): Promise<Database> {
   if (opts.url) return openPostgres(opts.url);
   if (!opts.dataDir) throw new Error('openDatabase needs a postgres:// url or a data directory');
-  fs.mkdirSync(opts.dataDir, { recursive: true });
   return openPGlite(opts.dataDir);
 }
 
 async function openPGlite(dataDir: string): Promise<Database> {
-  const db = await PGlite.create(dataDir);
+  await seedPGliteDataDir(dataDir);
+  return pgliteDatabase(await PGlite.create(dataDir));
+}
+
+/** The Database interface over an open PGlite instance. */
+export function pgliteDatabase(db: PGlite): Database {
   return {
     kind: 'pglite',
     async query<R>(sql: string, params?: unknown[]) {
