@@ -11,6 +11,7 @@ import type { ExecutionInput, Executor, FunctionSpec, RunResult } from '../core/
 import { RUN_MESSAGES } from '../core/execution';
 import { newHexId, newUuid } from '../core/ids';
 import { pythonJson } from '../core/pyjson';
+import { Batcher } from '../core/batcher';
 
 /** Logs up to this size stay inline in the executions row; larger ones go to the blob store. */
 const INLINE_LOG_BYTES = 64 * 1024;
@@ -33,6 +34,29 @@ export interface ExecutionRow {
   log_key: string | null;
   created_at: Date;
   updated_at: Date | null;
+}
+
+/** A new executions row, as the batched INSERT takes it. */
+interface NewRow {
+  id: string;
+  project_id: string;
+  user_id: string;
+  function_id: string;
+  function_version: number;
+  function_alias: string | null;
+  description: string | null;
+  input: string | null;
+  sync: boolean;
+  claimed_by: string | null;
+}
+
+/** The end state of an execution, as the batched UPDATE takes it. */
+interface FinalState {
+  id: string;
+  status: RunResult['status'];
+  result: string;
+  log: string | null;
+  log_key: string | null;
 }
 
 export interface NewExecution {
@@ -71,8 +95,44 @@ export class ExecutionService {
   private polling = false;
   private stopped = false;
   private readonly running = new Set<Promise<unknown>>();
+  /** New records and final states are group-committed: one statement for all concurrent calls. */
+  private readonly inserts = new Batcher<NewRow, ExecutionRow>((rows) => this.insertRows(rows));
+  private readonly finishes = new Batcher<FinalState, ExecutionRow | undefined>((rows) => this.finishRows(rows));
 
   constructor(private readonly deps: ExecutionServiceDeps) {}
+
+  private async insertRows(rows: NewRow[]): Promise<ExecutionRow[]> {
+    const col = <K extends keyof NewRow>(k: K) => rows.map((r) => r[k]);
+    // Counting and recording in one statement: atomic without an explicit transaction.
+    const inserted = await this.deps.db.query<ExecutionRow>(
+      `WITH v AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[])
+           AS t(id, project_id, user_id, function_id, function_version, function_alias, description, input, sync, claimed_by)),
+       counted AS (
+         UPDATE functions f SET count = f.count + c.n FROM (SELECT function_id, count(*) AS n FROM v GROUP BY function_id) c
+         WHERE f.id = c.function_id)
+       INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description, input,
+         status, sync, claimed_by, claimed_at)
+       SELECT id, project_id, user_id, function_id, function_version, function_alias, description, input,
+         'running', sync, claimed_by, CASE WHEN sync THEN now() END FROM v
+       RETURNING *`,
+      [col('id'), col('project_id'), col('user_id'), col('function_id'), col('function_version'), col('function_alias'), col('description'), col('input'), col('sync'), col('claimed_by')],
+    );
+    const byId = new Map(inserted.map((r) => [r.id, r]));
+    return rows.map((r) => byId.get(r.id) as ExecutionRow);
+  }
+
+  private async finishRows(rows: FinalState[]): Promise<(ExecutionRow | undefined)[]> {
+    const col = <K extends keyof FinalState>(k: K) => rows.map((r) => r[k]);
+    const updated = await this.deps.db.query<ExecutionRow>(
+      `UPDATE executions e SET status = v.status, result = v.result, log = v.log, log_key = v.log_key, claimed_by = NULL, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, status, result, log, log_key)
+       WHERE e.id = v.id RETURNING e.*`,
+      [col('id'), col('status'), col('result'), col('log'), col('log_key')],
+    );
+    const byId = new Map(updated.map((r) => [r.id, r]));
+    return rows.map((r) => byId.get(r.id));
+  }
 
   async start(): Promise<void> {
     const { db } = this.deps;
@@ -102,16 +162,18 @@ export class ExecutionService {
    */
   async submit(e: NewExecution, fn?: FunctionSpec, callerToken?: string): Promise<ExecutionRow> {
     const id = newUuid();
-    // One statement, so one round trip and atomic without an explicit transaction.
-    const recorded = this.deps.db
-      .query<ExecutionRow>(
-        `WITH counted AS (UPDATE functions SET count = count + 1 WHERE id = $4)
-         INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description,
-           input, status, sync, claimed_by, claimed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10, CASE WHEN $9 THEN now() END) RETURNING *`,
-        [id, e.projectId, e.userId, e.functionId, e.functionVersion, e.functionAlias, e.description, e.inputText, e.sync, e.sync ? this.executorId : null],
-      )
-      .then(([row]) => row);
+    const recorded = this.inserts.submit({
+      id,
+      project_id: e.projectId,
+      user_id: e.userId,
+      function_id: e.functionId,
+      function_version: e.functionVersion,
+      function_alias: e.functionAlias,
+      description: e.description,
+      input: e.inputText,
+      sync: e.sync,
+      claimed_by: e.sync ? this.executorId : null,
+    });
     if (!e.sync) {
       const row = await recorded;
       this.poll();
@@ -183,11 +245,7 @@ export class ExecutionService {
       await this.deps.blobs.put(logKey, Buffer.from(r.log));
       log = null;
     }
-    const [row] = await this.deps.db.query<ExecutionRow>(
-      `UPDATE executions SET status = $2, result = $3, log = $4, log_key = $5, claimed_by = NULL, updated_at = now()
-       WHERE id = $1 RETURNING *`,
-      [id, r.status, resultText, log, logKey],
-    );
+    const row = await this.finishes.submit({ id, status: r.status, result: resultText, log, log_key: logKey });
     // Deleted while running: the record is gone by the user's wish; nothing to return but the outcome.
     return row ?? ({ id, status: r.status, result: resultText } as ExecutionRow);
   }

@@ -84,4 +84,36 @@ export function dataLayerSuite(open: () => Promise<Database>): void {
     const ids = [...a, ...b].map((r) => r.id).sort();
     expect(ids).toEqual(['q-0', 'q-1', 'q-2', 'q-3', 'q-4', 'q-5']);
   });
+
+  test('executions are recorded and finished in group commits: counts and rows stay exact', async () => {
+    await db.query(`INSERT INTO functions (id, project_id, code, cpu, memory_size, timeout) VALUES ('f-batch', 'p', '{"source": "image", "image": "x"}', 100, 33554432, 5)`);
+    const service = new ExecutionService({
+      db,
+      // The sandbox is not what this suite is about: a run that fails lets the service record an `error`.
+      executor: { run: () => Promise.reject(new Error('no sandbox in the data-layer suite')) },
+      blobs: { put: async () => undefined, get: async () => undefined, delete: async () => undefined },
+      region: 'RegionOne',
+      exclusive: false,
+      resolveFunction: () => Promise.reject(new Error('not used')),
+      issueToken: async () => 'unused',
+    });
+    const submit = (sync: boolean, i: number) =>
+      service.submit({ projectId: 'p', userId: 'u', functionId: 'f-batch', functionVersion: 0, functionAlias: null, description: `d${i}`, inputText: `in${i}`, input: { kind: 'raw', value: `in${i}` }, sync }, {
+        functionId: 'f-batch', version: 0, projectId: 'p', kind: 'image', image: 'x', codeKey: 'image:x', timeoutSeconds: 5, cpuMillis: 100, memoryBytes: 33554432,
+      });
+    const rows = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i % 2 === 0, i)));
+    expect(new Set(rows.map((r) => r.id)).size).toBe(12);
+    rows.forEach((r, i) => expect(r).toMatchObject({ description: `d${i}`, input: `in${i}`, sync: i % 2 === 0 }));
+    rows.filter((r) => r.sync).forEach((r) => expect(r).toMatchObject({ status: 'error', result: expect.stringContaining('Function execution failed.') }));
+    for (let i = 0; i < 100; i++) {
+      const left = await db.query("SELECT 1 FROM executions WHERE function_id = 'f-batch' AND status = 'running'");
+      if (!left.length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await service.stop();
+    const states = await db.query<{ status: string }>("SELECT DISTINCT status FROM executions WHERE function_id = 'f-batch'");
+    expect(states).toEqual([{ status: 'error' }]);
+    const [{ count }] = await db.query<{ count: string | number }>('SELECT count FROM functions WHERE id = $1', ['f-batch']);
+    expect(Number(count)).toBe(12);
+  });
 }
