@@ -21,6 +21,7 @@ import { writeOpenrc } from './core/identity/openrc';
 import { storageAccount } from './core/identity/types';
 import { createObjectBackend, createSystemStore, readObject, type ObjectBackend } from './core/objectstore';
 import { DEFAULT_RUNTIMES } from './core/runtimes';
+import { BwrapRunExecutor } from './executor/runs/run-executor';
 import { SandboxExecutor } from './executor/sandbox-executor';
 import { ExecutionService } from './executor/service';
 
@@ -105,12 +106,15 @@ export async function startPlatform(config: Config): Promise<Platform> {
       issueToken: async (userId, projectId) => (await identity.issueToken({ userId, projectId })).token,
     });
 
+    // ZeroCloud jobs and storlets: cold bwrap sandboxes, separate from the function pools.
+    const runs = new BwrapRunExecutor(config);
+    cleanups.unshift(async () => runs.close());
     const api: ApiServer = createApiServer({
       baseUrl: () => publicBaseUrl(config, port),
       surfaces: [
         ...identitySurfaces(identity),
         createFunctionSurface({ config, db, blobs, objects, executions, pool: executor, validator: identity, functions: new FunctionCache() }),
-        createStorageSurface({ config, db, backend, validator: identity }),
+        createStorageSurface({ config, db, backend, validator: identity, runs }),
       ],
       health: async () => {
         await db.query('SELECT 1');

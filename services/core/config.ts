@@ -90,6 +90,15 @@ export interface Config {
      *  read-only in every sandbox. @default <repository>/functions-runtime */
     runtimeDir: string;
   };
+  /** Code next to the data: ZeroCloud jobs and storlets (one sandbox per node or call). */
+  runs: {
+    /** Wall-clock limit of a whole ZeroCloud job. @default 10 s (ZeroCloud's `zerovm_timeout`) */
+    zerocloudTimeoutSeconds: number;
+    /** Wall-clock limit of one storlet call. @default 40 s (Storlets' `storlet_timeout`) */
+    storletTimeoutSeconds: number;
+    /** Memory per sandbox. @default 256 MiB */
+    memoryBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -173,6 +182,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
       runtimeOverheadBytes: int('CAIRN_RUNTIME_OVERHEAD_BYTES', 128 * MiB, 16 * MiB),
       idleSeconds: int('CAIRN_IDLE_SECONDS', 600, 1),
       runtimeDir: path.resolve(str('CAIRN_RUNTIME_DIR', path.join(__dirname, '..', '..', 'functions-runtime'))),
+    },
+    runs: {
+      zerocloudTimeoutSeconds: int('CAIRN_ZEROCLOUD_TIMEOUT', 10, 1, 3600),
+      storletTimeoutSeconds: int('CAIRN_STORLET_TIMEOUT', 40, 1, 3600),
+      memoryBytes: int('CAIRN_RUN_MEMORY_BYTES', 256 * MiB, 32 * MiB),
     },
   };
   if (problems.length) throw new ConfigError(problems);

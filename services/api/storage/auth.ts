@@ -1,7 +1,9 @@
 // Swift-style authorization: `X-Auth-Token` (or `X-Storage-Token`) validated by the platform's
 // TokenValidator; account `AUTH_<projectId>` is owned by every member of that project (Swift's
 // keystoneauth gives owners all rights in their account). No or bad token → 401 with
-// `Www-Authenticate: Swift realm="<account>"` (set by catch-errors); someone else's account → 403.
+// `Www-Authenticate: Swift realm="<account>"` (set by catch-errors); someone else's account → 403,
+// unless a container ACL registered earlier (container-acl.ts, `req.aclGrants`) lets the caller,
+// or an anonymous request, in: then `authorized.by` is `acl` and only what the ACL covers is allowed.
 // Accounts outside the `AUTH_` namespace (the platform's own `.cairn`) are never reachable here.
 import { CairnError } from '../../core/errors';
 import { storageAccount, type TokenValidator } from '../../core/identity/types';
@@ -18,7 +20,15 @@ export function auth(validator: TokenValidator): Middleware {
       const headers = req.ctx.req.headers;
       const raw = headers['x-auth-token'] ?? headers['x-storage-token'];
       const token = Array.isArray(raw) ? raw[0] : raw;
-      if (!token) throw new CairnError('storage.unauthorized');
+      // Only tenant accounts can have ACLs; the platform's own are never reachable through one.
+      const acl = req.target.account.startsWith('AUTH_') ? req.aclGrants : undefined;
+      if (!token) {
+        if (acl && (await acl(undefined))) {
+          req.authorized = { by: 'acl' };
+          return next();
+        }
+        throw new CairnError('storage.unauthorized');
+      }
       let who;
       try {
         who = await validator.validate(token);
@@ -28,6 +38,10 @@ export function auth(validator: TokenValidator): Middleware {
       }
       req.ctx.auth = who;
       if (!req.target.account.startsWith('AUTH_') || req.target.account !== storageAccount(who.projectId)) {
+        if (acl && (await acl(who))) {
+          req.authorized = { by: 'acl' };
+          return next();
+        }
         throw new CairnError('storage.account_forbidden');
       }
       req.authorized = { by: 'token' };

@@ -37,6 +37,17 @@ const PLAIN_TEXT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'storage.limit_too_large',
   'storage.bad_listing_param',
   'storage.not_implemented',
+  'storage.bad_expiry',
+  'storage.delete_at_in_past',
+  'storage.bad_copy_from',
+  'storage.bad_copy_account',
+  'storage.bad_manifest_header',
+  'storage.slo_invalid',
+  'storage.slo_segment_errors',
+  'storage.slo_too_large',
+  'storage.bulk_too_many',
+  'storage.bulk_bad_request',
+  'storage.bad_acl',
 ]);
 
 export function catchErrors(): Middleware {

@@ -93,7 +93,7 @@ function checkLength(kind: string, name: string, max: number): void {
 const META_METHODS: Record<MetaKind, ReadonlySet<string>> = {
   account: new Set(['POST', 'PUT']),
   container: new Set(['POST', 'PUT']),
-  object: new Set(['POST', 'PUT']),
+  object: new Set(['POST', 'PUT', 'COPY']),
 };
 
 export function constraints(): Middleware {

@@ -3,15 +3,30 @@
 import { CairnError } from '../../core/errors';
 import type { ContainerInfo } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
+import { aclUpdate } from './container-acl';
 import { STORAGE_POLICY } from './info';
 import { METADATA_LIMITS } from './constraints';
-import { checkMergedMetadata, metadataResponseHeaders } from './metadata';
+import { checkMergedMetadata, headerValue, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
+import { SYS } from './sysmeta';
 import { httpDate, xTimestamp } from './timestamps';
 
-/** Headers of container HEAD and GET. */
-export function containerHeaders(c: ContainerInfo): Record<string, string> {
+/** User metadata only the account's owner sees (Swift's owner-only headers): the TempURL keys. */
+const OWNER_ONLY_META = ['temp-url-key', 'temp-url-key-2'];
+
+/**
+ * Headers of container HEAD and GET. ACLs and TempURL keys are shown to the owner only, as Swift
+ * hides them from callers let in by an ACL.
+ */
+export function containerHeaders(c: ContainerInfo, owner = true): Record<string, string> {
+  const acl: Record<string, string> = {};
+  if (owner) {
+    if (c.meta[SYS.read] !== undefined) acl['X-Container-Read'] = headerValue(c.meta[SYS.read]);
+    if (c.meta[SYS.write] !== undefined) acl['X-Container-Write'] = headerValue(c.meta[SYS.write]);
+  }
+  const meta = owner ? c.meta : Object.fromEntries(Object.entries(c.meta).filter(([k]) => !OWNER_ONLY_META.includes(k)));
   return {
+    ...acl,
     'X-Container-Object-Count': String(c.objectCount),
     'X-Container-Bytes-Used': String(c.bytesUsed),
     'X-Timestamp': xTimestamp(c.createdAt),
@@ -20,14 +35,17 @@ export function containerHeaders(c: ContainerInfo): Record<string, string> {
     'X-Storage-Policy': STORAGE_POLICY,
     'Accept-Ranges': 'bytes',
     Vary: 'Accept',
-    ...metadataResponseHeaders(c.meta, 'container'),
+    ...metadataResponseHeaders(meta, 'container'),
   };
+}
+
+/** Whether the request comes from the account's owner (not through an ACL). */
+export function isOwner(req: StorageRequest): boolean {
+  return req.authorized?.by === 'token';
 }
 
 /** Container features that later middlewares will own; refused clearly rather than ignored. */
 const NOT_YET: ReadonlyArray<[header: string, feature: string]> = [
-  ['x-container-read', 'Container ACLs (X-Container-Read)'],
-  ['x-container-write', 'Container ACLs (X-Container-Write)'],
   ['x-versions-location', 'Object versioning'],
   ['x-history-location', 'Object versioning'],
   ['x-versions-enabled', 'Object versioning'],
@@ -49,7 +67,10 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
       if (!target || target.kind !== 'container') return next();
       const { ctx } = req;
       const { backend } = deps;
-      const meta = req.meta ?? { set: {}, remove: [] };
+      const userMeta = req.meta ?? { set: {}, remove: [] };
+      // ACLs travel as system metadata in the same update (validated here, after auth).
+      const acl = ctx.method === 'PUT' || ctx.method === 'POST' ? aclUpdate(ctx.req.headers) : { set: {}, remove: [] };
+      const meta = { set: { ...userMeta.set, ...acl.set }, remove: [...userMeta.remove, ...acl.remove] };
       // Only an update that adds metadata can break the per-container limits.
       const checkMerged = async (r: StorageRequest, m: typeof meta): Promise<void> => {
         if (Object.keys(m.set).length === 0 || r.target?.kind !== 'container') return;
@@ -59,18 +80,18 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
       switch (ctx.method) {
         case 'PUT': {
           refuseUnsupported(req);
-          await checkMerged(req, meta);
+          await checkMerged(req, userMeta);
           const { created } = await backend.putContainer(target.account, target.container, meta);
           return sendEmpty(ctx.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
         }
         case 'HEAD': {
           const info = await backend.headContainer(target.account, target.container);
           if (!info) throw new CairnError('storage.container_not_found');
-          return sendEmpty(ctx.res, 204, { ...containerHeaders(info), 'Content-Type': 'text/plain; charset=utf-8' });
+          return sendEmpty(ctx.res, 204, { ...containerHeaders(info, isOwner(req)), 'Content-Type': 'text/plain; charset=utf-8' });
         }
         case 'POST': {
           refuseUnsupported(req);
-          await checkMerged(req, meta);
+          await checkMerged(req, userMeta);
           await backend.updateContainer(target.account, target.container, meta);
           return sendEmpty(ctx.res, 204, { 'Content-Type': 'text/html; charset=UTF-8' });
         }

@@ -6,23 +6,35 @@ import type { Database } from '../../core/db/database';
 import { CairnError } from '../../core/errors';
 import type { TokenValidator } from '../../core/identity/types';
 import type { ObjectBackend } from '../../core/objectstore/backend';
+import type { RunExecutor } from '../../core/runs';
 import type { Surface } from '../http/context';
 import { account } from './account';
 import { auth } from './auth';
+import { bulkDelete } from './bulk-delete';
 import { catchErrors } from './catch-errors';
 import { constraints } from './constraints';
 import { container } from './container';
+import { containerAcl } from './container-acl';
+import { copy } from './copy';
+import { dlo } from './dlo';
+import { expiry } from './expiry';
 import { info } from './info';
 import { listing } from './listing';
 import { object } from './object';
 import { buildPipeline, type Middleware, type StorageRequest } from './pipeline';
 import { requestId } from './request-id';
+import { slo } from './slo';
+import { tempurl } from './tempurl';
+import { storlet } from './storlet';
+import { zerocloud } from './zerocloud';
 
 export interface StorageSurfaceDeps {
   config: Config;
   db: Database;
   backend: ObjectBackend;
   validator: TokenValidator;
+  /** Runs tenant code next to the data (ZeroCloud jobs, storlets); unset = those requests get 503. */
+  runs?: RunExecutor;
 }
 
 /** The middlewares in order, the first outermost. */
@@ -32,7 +44,16 @@ export function storageMiddlewares(deps: StorageSurfaceDeps): Middleware[] {
     catchErrors(),
     info(deps),
     constraints(),
+    containerAcl(deps),
+    tempurl(deps),
     auth(deps.validator),
+    zerocloud(deps),
+    bulkDelete(deps),
+    expiry(deps),
+    dlo(deps),
+    slo(deps),
+    storlet(deps),
+    copy(deps),
     listing(deps),
     account(deps),
     container(deps),

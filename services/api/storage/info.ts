@@ -10,23 +10,29 @@ import type { Middleware, StorageDeps } from './pipeline';
 export const STORAGE_POLICY = 'Policy-0';
 
 export function info(deps: Pick<StorageDeps, 'config'>): Middleware {
-  // Built once: it only changes with the deployment. Later middlewares (slo, tempurl, bulk_delete …)
-  // add their own keys here when they are added to the pipeline.
-  const document = Buffer.from(
-    JSON.stringify({
-      swift: {
-        version: deps.config.version,
-        ...SWIFT_CONSTRAINTS,
-        policies: [{ name: STORAGE_POLICY, aliases: STORAGE_POLICY, default: true }],
-        allow_account_management: false,
-        account_autocreate: true,
-        strict_cors_mode: true,
-      },
-    }),
-  );
+  // Built once, when the pipeline is: it only changes with the deployment. Each middleware that
+  // implements an optional Swift feature (slo, tempurl, bulk_delete …) declares its own key.
+  const build = (extra: Record<string, unknown>): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        swift: {
+          version: deps.config.version,
+          ...SWIFT_CONSTRAINTS,
+          policies: [{ name: STORAGE_POLICY, aliases: STORAGE_POLICY, default: true }],
+          allow_account_management: false,
+          account_autocreate: true,
+          strict_cors_mode: true,
+        },
+        ...extra,
+      }),
+    );
+  let document = build({});
   return {
     name: 'info',
     after: ['catch-errors'],
+    init(pipeline) {
+      document = build(Object.assign({}, ...pipeline.map((m) => m.info ?? {})));
+    },
     async handle(req, next) {
       const { ctx } = req;
       if (ctx.path !== '/info' && ctx.path !== '/healthcheck') return next();

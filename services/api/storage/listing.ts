@@ -7,7 +7,7 @@ import type { ContainerSummary, ListEntry, ListOptions, ObjectSummary } from '..
 import { sendText } from '../http/respond';
 import { accountHeaders } from './account';
 import { SWIFT_CONSTRAINTS } from './constraints';
-import { containerHeaders } from './container';
+import { containerHeaders, isOwner } from './container';
 import type { Middleware, StorageDeps } from './pipeline';
 import { listingDate } from './timestamps';
 
@@ -132,7 +132,7 @@ export function listing(deps: Pick<StorageDeps, 'backend'>): Middleware {
         const info = await deps.backend.headContainer(target.account, target.container);
         if (!info) throw new CairnError('storage.container_not_found');
         const entries = await deps.backend.listObjects(target.account, target.container, opts);
-        headers = containerHeaders(info);
+        headers = containerHeaders(info, isOwner(req));
         body = renderContainerListing(format, target.container, entries);
         empty = entries.length === 0;
       }

@@ -77,7 +77,8 @@ function titleCase(name: string): string {
 export function metadataResponseHeaders(meta: Metadata, kind: MetaKind): Record<string, string> {
   const out: Record<string, string> = {};
   const prefix = `X-${titleCase(kind)}-Meta-`;
-  for (const [name, value] of Object.entries(meta)) out[prefix + titleCase(name)] = headerValue(value);
+  // Names with ':' are system metadata (sysmeta.ts), rendered by the middleware that owns them.
+  for (const [name, value] of Object.entries(meta)) if (!name.includes(':')) out[prefix + titleCase(name)] = headerValue(value);
   return out;
 }
 
@@ -86,7 +87,9 @@ export function metadataResponseHeaders(meta: Metadata, kind: MetaKind): Record<
  * container servers, refuse an update whose result would exceed the per-resource limits.
  */
 export function checkMergedMetadata(current: Metadata, update: MetadataHeaders, limits: MetadataLimits): void {
-  const merged: Metadata = { ...current, ...update.set };
+  const merged: Metadata = {};
+  for (const [k, v] of Object.entries(current)) if (!k.includes(':')) merged[k] = v;
+  Object.assign(merged, update.set);
   for (const name of update.remove) delete merged[name];
   const entries = Object.entries(merged);
   if (entries.length > limits.maxCount) throw new CairnError('storage.metadata_too_many', { max: limits.maxCount });

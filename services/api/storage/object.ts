@@ -4,30 +4,27 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { CairnError } from '../../core/errors';
-import type { ByteRange, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
+import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
 import { sendEmpty, sendText } from '../http/respond';
 import { evaluatePreconditions, resolveRange } from './conditional';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import { guessContentType } from './content-type';
 import { headerText, headerValue, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
+import { SYS } from './sysmeta';
 import { httpDate, xTimestamp } from './timestamps';
 
-/** Object features that later middlewares (copy, large objects, expiry, symlinks) will own. */
-const NOT_YET_HEADERS: ReadonlyArray<[header: string, feature: string]> = [
-  ['x-copy-from', 'Server-side copy (X-Copy-From)'],
-  ['x-object-manifest', 'Dynamic large objects (X-Object-Manifest)'],
-  ['x-delete-at', 'Object expiry (X-Delete-At)'],
-  ['x-delete-after', 'Object expiry (X-Delete-After)'],
-  ['x-symlink-target', 'Symlinks (X-Symlink-Target)'],
-];
+/** Object features no middleware implements yet: refused clearly rather than ignored. */
+const NOT_YET_HEADERS: ReadonlyArray<[header: string, feature: string]> = [['x-symlink-target', 'Symlinks (X-Symlink-Target)']];
 
 function refuseUnsupported(req: StorageRequest): void {
   for (const [header, feature] of NOT_YET_HEADERS) {
     if (req.ctx.req.headers[header] !== undefined) throw new CairnError('storage.not_implemented', { feature });
   }
-  if (req.ctx.query.has('multipart-manifest')) throw new CairnError('storage.not_implemented', { feature: 'Static large objects (multipart-manifest)' });
 }
+
+/** System metadata an object POST keeps unless it sets it: what kind of object this is. */
+const KEPT_ON_POST = [SYS.dloManifest, SYS.sloEtag, SYS.sloSize];
 
 /** The Content-Type a client sent, as text (header values arrive as latin1 bytes); '' when absent. */
 function contentTypeOf(raw: string | undefined): string {
@@ -37,8 +34,18 @@ function contentTypeOf(raw: string | undefined): string {
 
 /** Headers describing a stored object (GET, HEAD, 304, 412). */
 export function objectHeaders(info: ObjectInfo): Record<string, string> {
+  const sys: Record<string, string> = {};
+  const deleteAt = info.meta[SYS.deleteAt];
+  if (deleteAt !== undefined) sys['X-Delete-At'] = deleteAt;
+  const manifest = info.meta[SYS.dloManifest];
+  if (manifest !== undefined) sys['X-Object-Manifest'] = headerValue(manifest);
+  if (info.meta[SYS.sloEtag] !== undefined) sys['X-Static-Large-Object'] = 'True';
+  const manifestEtag = info.meta[SYS.manifestEtag];
+  if (manifestEtag !== undefined) sys['X-Manifest-Etag'] = manifestEtag;
   return {
+    ...sys,
     'Content-Type': headerValue(info.contentType),
+    // An assembled large object's reader carries its ETag already quoted, as Swift sends it.
     ETag: info.etag,
     'Last-Modified': httpDate(info.modifiedAt),
     'X-Timestamp': xTimestamp(info.modifiedAt),
@@ -75,7 +82,7 @@ export function object(deps: StorageDeps): Middleware {
           const info = await backend
             .putObject(account, container, name, ctx.req, {
               contentType: sentType && !detect ? sentType : guessContentType(name),
-              meta: req.meta?.set ?? {},
+              meta: { ...(req.meta?.set ?? {}), ...(req.sysmeta?.set ?? {}) },
               contentLength,
               maxBytes: SWIFT_CONSTRAINTS.max_file_size,
               expectedEtag: etag || undefined,
@@ -95,12 +102,10 @@ export function object(deps: StorageDeps): Middleware {
         }
         case 'GET':
         case 'HEAD': {
-          // `?multipart-manifest=get` and `?symlink=get` (sent by `swift delete`) mean the object itself
-          // while there are no large objects or symlinks: nothing to do for them.
-          const reader = await backend.openObject(account, container, name);
-          if (!reader) throw new CairnError('storage.object_not_found');
+          // `?symlink=get` (sent by `swift delete`) means the object itself while there are no symlinks.
+          const reader = await openForRead(req, backend, account, container, name);
           try {
-            await read(req, reader);
+            await serveObject(req, reader);
           } finally {
             await reader.close();
           }
@@ -109,14 +114,17 @@ export function object(deps: StorageDeps): Middleware {
         case 'POST': {
           refuseUnsupported(req);
           const sentType = contentTypeOf(ctx.req.headers['content-type']);
-          await backend.updateObject(account, container, name, { meta: req.meta?.set ?? {}, contentType: sentType || undefined });
+          const sys = req.sysmeta?.set ?? {};
+          await backend.updateObject(account, container, name, {
+            meta: { ...(req.meta?.set ?? {}), ...sys },
+            contentType: sentType || undefined,
+            keep: KEPT_ON_POST.filter((k) => !(k in sys)),
+          });
           return sendText(ctx.res, 202, '<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>', 'text/html; charset=UTF-8');
         }
         case 'DELETE':
           await backend.deleteObject(account, container, name);
           return sendEmpty(ctx.res, 204, { 'Content-Type': 'text/html; charset=UTF-8' });
-        case 'COPY':
-          throw new CairnError('storage.not_implemented', { feature: 'Server-side copy (COPY)' });
         default:
           return next();
       }
@@ -124,12 +132,32 @@ export function object(deps: StorageDeps): Middleware {
   };
 }
 
-async function read(req: StorageRequest, reader: ObjectReader): Promise<void> {
+/**
+ * Opens an object for reading on the request's behalf, through the request's reader transforms
+ * (expiry, large objects); 404 when it does not exist. The caller closes the reader.
+ */
+export async function openForRead(req: StorageRequest, backend: ObjectBackend, account: string, container: string, name: string): Promise<ObjectReader> {
+  let reader = await backend.openObject(account, container, name);
+  if (!reader) throw new CairnError('storage.object_not_found');
+  for (const transform of req.readers ?? []) {
+    const current: ObjectReader = reader;
+    try {
+      reader = await transform(current, { account, container, object: name });
+    } catch (err) {
+      await current.close();
+      throw err;
+    }
+  }
+  return reader;
+}
+
+/** Answers a GET or HEAD from an open reader: preconditions, ranges, multipart ranges. */
+export async function serveObject(req: StorageRequest, reader: ObjectReader): Promise<void> {
   const { ctx } = req;
   const { res } = ctx;
   const info = reader.info;
   const headers = objectHeaders(info);
-  const verdict = evaluatePreconditions(ctx.req.headers, info);
+  const verdict = evaluatePreconditions(ctx.req.headers, { ...info, etag: info.etag.replace(/"/g, '') });
   if (verdict !== 'proceed') {
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     if (verdict === 'failed') throw new CairnError('storage.precondition_failed');

@@ -4,7 +4,8 @@
 // misplaced middleware (a storlet before auth, say) fails at start-up rather than on a request.
 import type { RequestContext } from '../http/context';
 import type { Config } from '../../core/config';
-import type { Metadata, ObjectBackend } from '../../core/objectstore/backend';
+import type { AuthContext } from '../../core/identity/types';
+import type { Metadata, ObjectBackend, ObjectReader } from '../../core/objectstore/backend';
 
 /** What a storage request addresses, decoded and validated by the constraints middleware. */
 export type Target =
@@ -28,7 +29,27 @@ export interface StorageRequest {
   meta?: MetadataHeaders;
   /** Set by `auth` (or, later, by a middleware that authorizes differently, e.g. TempURL). */
   authorized?: { by: string };
+  /**
+   * System metadata (sysmeta.ts names) that earlier middlewares want written with this request's
+   * object or container; `remove` drops names on containers.
+   */
+  sysmeta?: MetadataHeaders;
+  /**
+   * Applied in order to every object opened for reading on this request's behalf (GET/HEAD and
+   * the source of a copy): expiry hides an expired object, large-object middlewares turn a
+   * manifest into its assembled content. A transform that replaces the reader owns closing it.
+   */
+  readers?: ReaderTransform[];
+  /**
+   * Registered by a middleware before `auth` that can grant access to someone other than the
+   * account's owner (container ACLs): auth asks it before refusing. `who` is undefined for an
+   * anonymous request.
+   */
+  aclGrants?: (who: AuthContext | undefined) => Promise<boolean>;
 }
+
+/** See `StorageRequest.readers`. */
+export type ReaderTransform = (reader: ObjectReader, source: { account: string; container: string; object: string }) => Promise<ObjectReader>;
 
 export type Next = () => Promise<void>;
 
@@ -37,6 +58,10 @@ export interface Middleware {
   name: string;
   /** Middlewares that must come earlier in the pipeline. */
   after?: readonly string[];
+  /** Keys this middleware adds to `/info` (Swift's capabilities): only what it implements. */
+  info?: Record<string, unknown>;
+  /** Called once by buildPipeline with the whole, checked pipeline (e.g. to collect `info`). */
+  init?(pipeline: readonly Middleware[]): void;
   handle(req: StorageRequest, next: Next): Promise<void>;
 }
 
@@ -70,6 +95,7 @@ export function buildPipeline(middlewares: readonly Middleware[], end: (req: Sto
     seen.add(m.name);
   }
   if (problems.length) throw new PipelineOrderError(problems);
+  for (const m of middlewares) m.init?.(middlewares);
 
   const run = (i: number, req: StorageRequest): Promise<void> =>
     i === middlewares.length ? end(req) : middlewares[i].handle(req, () => run(i + 1, req));

@@ -86,6 +86,13 @@ export interface PutObjectOptions {
   ifNoneMatchAny?: boolean;
 }
 
+export interface ObjectUpdate {
+  meta: Metadata;
+  contentType?: string;
+  /** Names whose current values survive the update (system metadata the POST does not own). */
+  keep?: string[];
+}
+
 /** An inclusive byte range, already resolved against the object's size. */
 export interface ByteRange {
   start: number;
@@ -129,8 +136,11 @@ export interface ObjectBackend {
   headObject(account: string, container: string, object: string): Promise<ObjectInfo | undefined>;
   /** Undefined when the object does not exist. The caller must close() the reader. */
   openObject(account: string, container: string, object: string): Promise<ObjectReader | undefined>;
-  /** Replaces all user metadata (Swift's object POST); throws `storage.object_not_found`. */
-  updateObject(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string }): Promise<ObjectInfo>;
+  /**
+   * Replaces the metadata (Swift's object POST) in one step, except the current values of the
+   * names in `keep` that `meta` does not set; throws `storage.object_not_found`.
+   */
+  updateObject(account: string, container: string, object: string, change: ObjectUpdate): Promise<ObjectInfo>;
   /** Throws `storage.object_not_found`. */
   deleteObject(account: string, container: string, object: string): Promise<void>;
 

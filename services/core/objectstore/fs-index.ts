@@ -261,13 +261,16 @@ export class ObjectIndex {
     });
   }
 
-  async updateObject(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string }): Promise<StoredObject> {
+  async updateObject(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string; keep?: string[] }): Promise<StoredObject> {
+    // The kept names are read from the row being updated, so a concurrent PUT cannot mix versions.
     const rows = await this.db.query<ObjectRow>(
-      `UPDATE os_objects o SET meta = $4::jsonb, modified_us = $5, content_type = coalesce($6, o.content_type)
+      `UPDATE os_objects o SET
+         meta = coalesce((SELECT jsonb_object_agg(k, v) FROM jsonb_each(o.meta) AS e(k, v) WHERE k = ANY($7::text[])), '{}'::jsonb) || $4::jsonb,
+         modified_us = $5, content_type = coalesce($6, o.content_type)
        FROM os_containers c
        WHERE c.account = $1 AND c.name = $2 AND o.container_id = c.id AND o.name = $3
        RETURNING o.name, o.bytes, o.etag, o.content_type, o.modified_us, o.meta, o.file_id`,
-      [account, container, object, JSON.stringify(change.meta), nowMicros(), change.contentType ?? null],
+      [account, container, object, JSON.stringify(change.meta), nowMicros(), change.contentType ?? null, change.keep ?? []],
     );
     if (rows.length === 0) throw new CairnError('storage.object_not_found');
     return toStored(rows[0]);

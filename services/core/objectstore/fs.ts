@@ -22,6 +22,7 @@ import type {
   ObjectInfo,
   ObjectReader,
   ObjectSummary,
+  ObjectUpdate,
   PutObjectOptions,
 } from './backend';
 import { ObjectIndex, type StoredObject } from './fs-index';
@@ -244,7 +245,7 @@ export class FsBackend implements ObjectBackend {
     throw new CairnError('unavailable', { reason: `Object ${container}/${object} keeps changing; retry.` });
   }
 
-  async updateObject(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string }): Promise<ObjectInfo> {
+  async updateObject(account: string, container: string, object: string, change: ObjectUpdate): Promise<ObjectInfo> {
     const { fileId: _f, ...info } = await this.index.updateObject(account, container, object, change);
     return info;
   }

@@ -18,7 +18,7 @@ export const SANDBOX_PATHS = {
 } as const;
 
 /** Unprivileged ids inside the sandbox (Debian's nobody/nogroup). */
-const SANDBOX_UID = 65534;
+export const SANDBOX_UID = 65534;
 
 export interface BwrapSandboxOptions {
   name: string;
@@ -305,7 +305,8 @@ function elapsedMs(c: Capture): number {
 const ROOT_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
 let rootMountsCache: string[] | undefined;
-function rootMounts(): string[] {
+/** bwrap arguments mounting the host's /usr (and its root links) read-only; shared with the run module. */
+export function rootMounts(): string[] {
   if (rootMountsCache) return rootMountsCache;
   const args: string[] = ['--ro-bind', '/usr', '/usr'];
   for (const name of ROOT_LINKS) {

@@ -8,6 +8,7 @@ import { createStorageSurface } from '../../../../services/api/storage';
 import { loadConfig, type Config } from '../../../../services/core/config';
 import { openDatabase, type Database } from '../../../../services/core/db/database';
 import { migrate } from '../../../../services/core/db/migrate';
+import { BwrapRunExecutor } from '../../../../services/executor/runs/run-executor';
 import { createObjectBackend, type ObjectBackend } from '../../../../services/core/objectstore';
 import { createStaticTokenValidator, testCaller } from '../../../helpers/static-tokens';
 
@@ -32,9 +33,10 @@ export interface StorageHarness {
   stop(): Promise<void>;
 }
 
-export async function startStorage(): Promise<StorageHarness> {
+/** `runs`: also run tenant code next to the data (ZeroCloud, storlets) in real bwrap sandboxes; `env`: more CAIRN_* settings. */
+export async function startStorage(opts: { runs?: boolean; env?: Record<string, string> } = {}): Promise<StorageHarness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-storage-'));
-  const config = loadConfig({}, { CAIRN_PORT: '0', CAIRN_DATA_DIR: dataDir });
+  const config = loadConfig({}, { CAIRN_PORT: '0', CAIRN_DATA_DIR: dataDir, ...opts.env });
   const db = await openDatabase({ dataDir: path.join(dataDir, 'db') });
   await migrate(db);
   const backend = createObjectBackend(config, db);
@@ -44,9 +46,10 @@ export async function startStorage(): Promise<StorageHarness> {
       [TOKEN_B, testCaller(TOKEN_B, PROJECT_B)],
     ]),
   );
+  const runs = opts.runs ? new BwrapRunExecutor(config) : undefined;
   let port = 0;
   const server: ApiServer = createApiServer({
-    surfaces: [createStorageSurface({ config, db, backend, validator })],
+    surfaces: [createStorageSurface({ config, db, backend, validator, runs })],
     baseUrl: () => `http://127.0.0.1:${port}`,
   });
   port = await server.listen(0, '127.0.0.1');
@@ -69,6 +72,7 @@ export async function startStorage(): Promise<StorageHarness> {
     },
     async stop() {
       await server.close();
+      runs?.close();
       await db.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -121,10 +121,9 @@ describe('object PUT', () => {
     expect((await h.req('GET', 'cnt/a/b')).text).toBe('12');
   });
 
-  test('unsupported features (X-Copy-From, X-Object-Manifest, COPY) are refused with 501', async () => {
-    expect((await h.req('PUT', 'obj/copy', { body: '', headers: { 'X-Copy-From': 'obj/hello.txt' } })).status).toBe(501);
-    expect((await h.req('PUT', 'obj/dlo', { body: '', headers: { 'X-Object-Manifest': 'obj/seg' } })).status).toBe(501);
-    expect((await raw('COPY', 'obj/hello.txt', { Destination: 'obj/x' })).status).toBe(501);
+  test('unsupported features (symlinks) are refused with 501, not silently ignored', async () => {
+    expect((await h.req('PUT', 'obj/link', { body: '', headers: { 'X-Symlink-Target': 'obj/hello.txt' } })).status).toBe(501);
+    expect((await h.req('HEAD', 'obj/link')).status).toBe(404);
   });
 });
 

@@ -31,11 +31,21 @@ describe('storage pipeline', () => {
   test('the real storage pipeline is well ordered: auth before every handler', () => {
     const deps = { config: { version: 'test' }, db: {}, backend: {}, validator: {} } as never;
     const names = storageMiddlewares(deps).map((m) => m.name);
-    expect(names).toEqual(['request-id', 'catch-errors', 'info', 'constraints', 'auth', 'listing', 'account', 'container', 'object']);
+    expect(names.slice(0, 4)).toEqual(['request-id', 'catch-errors', 'info', 'constraints']);
+    const at = (n: string): number => names.indexOf(n);
+    // ACLs and TempURL prepare what auth asks; every handler runs after auth; copy reads through large objects.
+    expect(at('container-acl')).toBeGreaterThan(at('constraints'));
+    expect(at('container-acl')).toBeLessThan(at('auth'));
+    expect(at('tempurl')).toBeGreaterThan(at('constraints'));
+    expect(at('tempurl')).toBeLessThan(at('auth'));
+    for (const n of ['bulk-delete', 'expiry', 'dlo', 'slo', 'copy', 'listing', 'account', 'container', 'object']) expect(at(n)).toBeGreaterThan(at('auth'));
+    expect(at('copy')).toBeGreaterThan(Math.max(at('expiry'), at('dlo'), at('slo')));
+    expect(at('object')).toBe(names.length - 1);
     expect(() => buildPipeline(storageMiddlewares(deps), async () => undefined)).not.toThrow();
     const reordered = storageMiddlewares(deps);
-    reordered.splice(4, 1);
-    reordered.push(storageMiddlewares(deps)[4]);
+    const authAt = reordered.findIndex((m) => m.name === 'auth');
+    reordered.splice(authAt, 1);
+    reordered.push(storageMiddlewares(deps)[authAt]);
     expect(() => buildPipeline(reordered, async () => undefined)).toThrow(/"listing" must come after "auth"/);
   });
 });

@@ -1,0 +1,73 @@
+// Object expiry: `X-Delete-At: <unix seconds>` or `X-Delete-After: <seconds>` on PUT, POST or a
+// copy store the deadline as system metadata; from then on the object answers 404 to reads, to
+// POST and as a copy source, as in a Swift without the expirer daemon (the name lingers in
+// listings; the row and file go when the object is next overwritten or deleted).
+import { CairnError } from '../../core/errors';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ObjectBackend, ObjectInfo } from '../../core/objectstore/backend';
+import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
+import { SYS } from './sysmeta';
+
+function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Whether an object's deadline has passed at `nowSeconds`. */
+export function isExpired(info: ObjectInfo, nowSeconds = Date.now() / 1000): boolean {
+  const at = info.meta[SYS.deleteAt];
+  return at !== undefined && Number(at) <= nowSeconds;
+}
+
+/** The deadline a request asks for, validated; undefined when it sends neither header. */
+export function requestedDeleteAt(headers: IncomingHttpHeaders, nowSeconds = Date.now() / 1000): number | undefined {
+  const after = headerString(headers['x-delete-after']);
+  const at = headerString(headers['x-delete-at']);
+  let deadline: number | undefined;
+  if (after !== undefined) {
+    if (!/^\s*\d+\s*$/.test(String(after))) throw new CairnError('storage.bad_expiry', { header: 'X-Delete-After' });
+    // X-Delete-After wins, as in Swift (the proxy turns it into X-Delete-At).
+    deadline = Math.floor(nowSeconds) + Number(after);
+  } else if (at !== undefined) {
+    // Swift takes the integer part of a fractional timestamp.
+    if (!/^\s*\d+(\.\d*)?\s*$/.test(at)) throw new CairnError('storage.bad_expiry', { header: 'X-Delete-At' });
+    deadline = Math.floor(Number(at));
+  } else return undefined;
+  if (deadline <= nowSeconds) throw new CairnError('storage.delete_at_in_past');
+  return deadline;
+}
+
+/** 404 for an object that is missing or expired; its info otherwise. */
+export async function liveObject(backend: ObjectBackend, account: string, container: string, object: string): Promise<ObjectInfo> {
+  const info = await backend.headObject(account, container, object);
+  if (!info || isExpired(info)) throw new CairnError('storage.object_not_found');
+  return info;
+}
+
+export function expiry(deps: Pick<StorageDeps, 'backend'>): Middleware {
+  return {
+    name: 'expiry',
+    after: ['auth'],
+    async handle(req: StorageRequest, next) {
+      const target = req.target;
+      if (!target || target.kind !== 'object') return next();
+      const method = req.ctx.method;
+      if (method === 'PUT' || method === 'POST' || method === 'COPY') {
+        const deadline = requestedDeleteAt(req.ctx.req.headers);
+        if (deadline !== undefined) {
+          req.sysmeta ??= { set: {}, remove: [] };
+          req.sysmeta.set[SYS.deleteAt] = String(deadline);
+        }
+        // An expired object cannot be updated: it is gone as far as clients can tell.
+        if (method === 'POST') await liveObject(deps.backend, target.account, target.container, target.object);
+      }
+      (req.readers ??= []).push(async (reader) => {
+        if (isExpired(reader.info)) {
+          await reader.close();
+          throw new CairnError('storage.object_not_found');
+        }
+        return reader;
+      });
+      await next();
+    },
+  };
+}

@@ -1,0 +1,332 @@
+// Static large objects. `PUT …?multipart-manifest=put` takes a JSON list of segments
+// (`{"path": "/c/o", "etag": md5|null, "size_bytes": n|null, "range": "a-b"}`), checks every
+// segment exists with the given ETag and size (all problems reported at once in Swift's
+// `Errors:` body), and stores the manifest. GET/HEAD answer with the segments concatenated
+// (`X-Static-Large-Object: True`, quoted ETag, `X-Manifest-Etag`); `?multipart-manifest=get`
+// returns the stored manifest (`&format=raw`: in the PUT format); `DELETE
+// ?multipart-manifest=delete` removes segments and manifest with a bulk-delete style report.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { CairnError } from '../../core/errors';
+import type { ObjectBackend, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
+import { sendText } from '../http/respond';
+import { deleteOne, type DeleteReport, renderReport } from './bulk-delete';
+import { SWIFT_CONSTRAINTS } from './constraints';
+import { requireRead, requireWrite } from './container-acl';
+import { guessContentType } from './content-type';
+import { isExpired } from './expiry';
+import { headerText } from './metadata';
+import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
+import { bufferReader, readAll, type Segment, segmentedReader } from './segments';
+import { SYS } from './sysmeta';
+import { httpDate, listingDate, xTimestamp } from './timestamps';
+
+export const SLO_INFO = { max_manifest_segments: 1000, max_manifest_size: 8 * 1024 * 1024, min_segment_size: 1 } as const;
+
+/** Segment HEADs in flight while a manifest is checked. */
+const CHECK_CONCURRENCY = 8;
+
+/** A segment as the manifest is stored (Swift's internal form). */
+interface StoredSegment {
+  name: string;
+  bytes: number;
+  hash: string;
+  content_type: string;
+  last_modified: string;
+  range?: string;
+  /** The segment is itself an SLO manifest (`bytes` and `hash` are its assembled size and ETag). */
+  sub_slo?: boolean;
+}
+
+/** How deep manifests may nest (Swift's default max_manifest_depth). */
+const MAX_DEPTH = 10;
+
+const PUT_KEYS = new Set(['path', 'etag', 'size_bytes', 'range']);
+
+/** `/container/object` of a segment path; undefined when it is not one. */
+function splitPath(path: string): { container: string; object: string } | undefined {
+  const m = /^\/?([^/]+)\/(.+)$/.exec(path);
+  return m ? { container: m[1], object: m[2] } : undefined;
+}
+
+/** `a-b`, `a-` or `-n` within a segment of `size` bytes → offset and length; undefined if unsatisfiable. */
+function resolveSegmentRange(spec: string, size: number): { offset: number; length: number } | undefined {
+  const m = /^(\d*)-(\d*)$/.exec(spec.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) return undefined;
+  return { offset: start, length: end - start + 1 };
+}
+
+/** Where a stored segment's bytes start and how many belong to the large object. */
+function segmentSpan(s: StoredSegment): { offset: number; length: number } {
+  if (!s.range) return { offset: 0, length: s.bytes };
+  return resolveSegmentRange(s.range, s.bytes) ?? { offset: 0, length: 0 };
+}
+
+/** Swift's SLO ETag: the MD5 of the segments' ETags, a ranged one written `etag:range;`. */
+function sloEtag(segments: StoredSegment[]): string {
+  const md5 = createHash('md5');
+  for (const s of segments) md5.update(s.range ? `${s.hash}:${s.range};` : s.hash);
+  return md5.digest('hex');
+}
+
+async function readBody(req: StorageRequest, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req.ctx.req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > max) throw new CairnError('storage.slo_too_large', { max });
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Validates a manifest PUT body against the stored segments; throws Swift's 400s. */
+async function checkManifest(backend: ObjectBackend, account: string, body: Buffer, mayRead: (container: string) => Promise<void>): Promise<StoredSegment[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new CairnError('storage.slo_invalid', { reason: 'Manifest must be valid JSON.' });
+  }
+  if (!Array.isArray(parsed)) throw new CairnError('storage.slo_invalid', { reason: 'Manifest must be a list.' });
+  if (parsed.length === 0) throw new CairnError('storage.slo_invalid', { reason: 'Manifest must have at least one segment.' });
+  if (parsed.length > SLO_INFO.max_manifest_segments) {
+    throw new CairnError('storage.slo_invalid', { reason: `Number of segments must be <= ${SLO_INFO.max_manifest_segments}` });
+  }
+  const problems: string[] = [];
+  const items = parsed.map((raw: unknown, i) => {
+    const bad = (why: string): undefined => void problems.push(`Index ${i}: ${why}`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('not a JSON object');
+    const o = raw as Record<string, unknown>;
+    const extra = Object.keys(o).filter((k) => !PUT_KEYS.has(k));
+    if ('data' in o) return bad('inline data segments are not supported');
+    if (extra.length) return bad(`extraneous keys ${extra.map((k) => `"${k}"`).join(', ')}`);
+    if (typeof o.path !== 'string' || !splitPath(o.path)) return bad('"path" must be a string of the form "container/object"');
+    if (o.etag !== undefined && o.etag !== null && typeof o.etag !== 'string') return bad('"etag" must be a string or null');
+    if (o.size_bytes !== undefined && o.size_bytes !== null && !(Number.isInteger(Number(o.size_bytes)) && Number(o.size_bytes) >= 0)) {
+      return bad('"size_bytes" must be an integer or null');
+    }
+    if (o.range !== undefined && typeof o.range !== 'string') return bad('"range" must be a string');
+    return {
+      path: o.path,
+      etag: typeof o.etag === 'string' ? o.etag.replace(/"/g, '').toLowerCase() : undefined,
+      size: o.size_bytes === undefined || o.size_bytes === null ? undefined : Number(o.size_bytes),
+      range: o.range as string | undefined,
+    };
+  });
+  if (problems.length) throw new CairnError('storage.slo_invalid', { reason: problems.join('\n') });
+
+  // Checking a segment reveals its size and ETag: only for containers the caller may read.
+  for (const c of new Set(items.map((it) => splitPath((it as { path: string }).path)?.container ?? ''))) await mayRead(c);
+  const out: StoredSegment[] = new Array(items.length);
+  const errors: string[] = new Array(items.length).fill('');
+  let at = 0;
+  const worker = async (): Promise<void> => {
+    while (at < items.length) {
+      const i = at++;
+      const item = items[i] as NonNullable<(typeof items)[number]>;
+      const where = splitPath(item.path) as { container: string; object: string };
+      const info = await backend.headObject(account, where.container, where.object);
+      if (!info || isExpired(info)) {
+        errors[i] = `${item.path}, 404 Not Found`;
+        continue;
+      }
+      if (info.meta[SYS.dloManifest] !== undefined) {
+        errors[i] = `${item.path}, Dynamic large objects cannot be segments`;
+        continue;
+      }
+      // A nested SLO counts with its assembled size and ETag, as Swift checks it.
+      const sub = info.meta[SYS.sloEtag] !== undefined;
+      const bytes = sub ? Number(info.meta[SYS.sloSize] ?? 0) : info.bytes;
+      const etag = sub ? (info.meta[SYS.sloEtag] as string) : info.etag;
+      const why: string[] = [];
+      if (item.etag !== undefined && item.etag !== etag) why.push('Etag Mismatch');
+      if (item.size !== undefined && item.size !== bytes) why.push('Size Mismatch');
+      let stored: StoredSegment = {
+        name: `/${where.container}/${where.object}`,
+        bytes,
+        hash: etag,
+        content_type: info.contentType,
+        last_modified: listingDate(info.modifiedAt),
+        ...(sub ? { sub_slo: true } : {}),
+      };
+      if (item.range !== undefined) {
+        const span = resolveSegmentRange(item.range, bytes);
+        if (!span) why.push('Unsatisfiable Range');
+        else stored = { ...stored, range: `${span.offset}-${span.offset + span.length - 1}` };
+      }
+      if (segmentSpan(stored).length < SLO_INFO.min_segment_size && why.length === 0) why.push(`Too small; each segment must be at least ${SLO_INFO.min_segment_size} byte.`);
+      if (why.length) errors[i] = `${item.path}, ${why.join(', ')}`;
+      out[i] = stored;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, items.length) }, worker));
+  const failed = errors.filter(Boolean);
+  if (failed.length) throw new CairnError('storage.slo_segment_errors', { errors: failed.join('\n') });
+  return out;
+}
+
+function parseStored(data: Buffer): StoredSegment[] {
+  const list = JSON.parse(data.toString('utf8')) as StoredSegment[];
+  if (!Array.isArray(list)) throw new Error('stored SLO manifest is not a list');
+  return list;
+}
+
+export function slo(deps: Pick<StorageDeps, 'backend'>): Middleware {
+  return {
+    name: 'slo',
+    after: ['auth', 'expiry'],
+    info: { slo: SLO_INFO },
+    async handle(req, next) {
+      const target = req.target;
+      if (!target || target.kind !== 'object') return next();
+      const { ctx } = req;
+      const mode = ctx.query.get('multipart-manifest');
+      // The marker is system metadata: a client header must never make a plain object look like one.
+      if (ctx.method === 'PUT' && mode === 'put') return putManifest(req, deps.backend, target);
+      if (ctx.method === 'DELETE' && mode === 'delete') return deleteManifest(req, deps.backend, target);
+      (req.readers ??= []).push((reader, source) => assemble(req, deps.backend, reader, source.account));
+      await next();
+    },
+  };
+}
+
+async function putManifest(req: StorageRequest, backend: ObjectBackend, target: { account: string; container: string; object: string }): Promise<void> {
+  const { ctx } = req;
+  if (!(await backend.headContainer(target.account, target.container))) throw new CairnError('storage.container_not_found');
+  const segments = await checkManifest(backend, target.account, await readBody(req, SLO_INFO.max_manifest_size), (c) => requireRead(req, backend, target.account, c));
+  const etag = sloEtag(segments);
+  const sent = ctx.req.headers.etag?.trim().replace(/"/g, '').toLowerCase();
+  if (sent && sent !== etag) throw new CairnError('storage.etag_mismatch');
+  const size = segments.reduce((n, s) => n + segmentSpan(s).length, 0);
+  if (size > SWIFT_CONSTRAINTS.max_file_size * SLO_INFO.max_manifest_segments) throw new CairnError('storage.too_large');
+  const manifest = Buffer.from(JSON.stringify(segments));
+  const sentType = headerText(String(ctx.req.headers['content-type'] ?? '').trim());
+  const info = await backend.putObject(target.account, target.container, target.object, Readable.from([manifest]), {
+    contentType: sentType || guessContentType(target.object),
+    meta: { ...(req.meta?.set ?? {}), ...(req.sysmeta?.set ?? {}), [SYS.sloEtag]: etag, [SYS.sloSize]: String(size) },
+    contentLength: manifest.length,
+    maxBytes: SLO_INFO.max_manifest_size * 2,
+  });
+  ctx.res.writeHead(201, {
+    ETag: `"${etag}"`,
+    'Last-Modified': httpDate(info.modifiedAt),
+    'X-Timestamp': xTimestamp(info.modifiedAt),
+    'Content-Type': 'text/html; charset=UTF-8',
+    'Content-Length': 0,
+  });
+  ctx.res.end();
+}
+
+async function readManifest(reader: ObjectReader): Promise<StoredSegment[]> {
+  return parseStored(await readAll(reader, SLO_INFO.max_manifest_size * 2));
+}
+
+async function assemble(req: StorageRequest, backend: ObjectBackend, reader: ObjectReader, account: string): Promise<ObjectReader> {
+  const etag = reader.info.meta[SYS.sloEtag];
+  if (etag === undefined) return reader;
+  const { query, method } = req.ctx;
+  const close = (): Promise<void> => reader.close();
+  if (query.get('multipart-manifest') === 'get') {
+    const json: ObjectInfo = { ...reader.info, contentType: 'application/json; charset=utf-8' };
+    if (query.get('format') !== 'raw') return { ...reader, info: json };
+    const raw = (await readManifest(reader)).map((s) => ({ path: s.name, etag: s.hash, size_bytes: s.bytes, ...(s.range ? { range: s.range } : {}) }));
+    return bufferReader(json, Buffer.from(JSON.stringify(raw)), close);
+  }
+  const info: ObjectInfo = {
+    ...reader.info,
+    bytes: Number(reader.info.meta[SYS.sloSize] ?? 0),
+    etag: `"${etag}"`,
+    meta: { ...reader.info.meta, [SYS.manifestEtag]: reader.info.etag },
+  };
+  // A HEAD needs only what the manifest's metadata says; a GET reads the segment list.
+  if (method === 'HEAD') return { info, stream: () => Readable.from([]), close };
+  const segments = await expand(req, backend, account, await readManifest(reader), 0);
+  return segmentedReader(backend, info, segments, close);
+}
+
+/**
+ * The plain segments of a manifest, nested manifests opened and cut to their ranges. Segments are
+ * read with the caller's rights: a public manifest cannot expose a private container.
+ */
+async function expand(req: StorageRequest, backend: ObjectBackend, account: string, stored: StoredSegment[], depth: number): Promise<Segment[]> {
+  for (const c of new Set(stored.map((s) => splitPath(s.name)?.container ?? ''))) await requireRead(req, backend, account, c);
+  const out: Segment[] = [];
+  for (const s of stored) {
+    const where = splitPath(s.name) as { container: string; object: string };
+    const span = segmentSpan(s);
+    if (!s.sub_slo) {
+      out.push({ account, ...where, ...span, expect: { etag: s.hash, bytes: s.bytes } });
+      continue;
+    }
+    if (depth + 1 >= MAX_DEPTH) throw new CairnError('unavailable', { reason: `Manifests nest deeper than ${MAX_DEPTH}.` });
+    const sub = await backend.openObject(account, where.container, where.object);
+    if (!sub || sub.info.meta[SYS.sloEtag] !== s.hash) {
+      await sub?.close();
+      throw new CairnError('unavailable', { reason: `Segment ${s.name} changed.` });
+    }
+    let inner: StoredSegment[];
+    try {
+      inner = await readManifest(sub);
+    } finally {
+      await sub.close();
+    }
+    out.push(...cut(await expand(req, backend, account, inner, depth + 1), span.offset, span.length));
+  }
+  return out;
+}
+
+/** The part of a segment list from byte `offset`, `length` bytes long. */
+function cut(segments: Segment[], offset: number, length: number): Segment[] {
+  const out: Segment[] = [];
+  let pos = 0;
+  const end = offset + length;
+  for (const seg of segments) {
+    const from = Math.max(offset, pos);
+    const to = Math.min(end, pos + seg.length);
+    if (to > from) out.push({ ...seg, offset: seg.offset + (from - pos), length: to - from });
+    pos += seg.length;
+    if (pos >= end) break;
+  }
+  return out;
+}
+
+async function deleteManifest(req: StorageRequest, backend: ObjectBackend, target: { account: string; container: string; object: string }): Promise<void> {
+  const { ctx } = req;
+  const { account } = target;
+  if (!(await backend.headObject(account, target.container, target.object))) throw new CairnError('storage.object_not_found');
+  // Everything to delete, segments before the manifests that name them (nested ones included),
+  // so a failure part-way leaves every remaining manifest pointing at what remains.
+  const order: { container: string; object: string }[] = [];
+  const collect = async (where: { container: string; object: string }, depth: number): Promise<void> => {
+    const reader = depth < MAX_DEPTH ? await backend.openObject(account, where.container, where.object) : undefined;
+    let segments: StoredSegment[] = [];
+    try {
+      if (reader && reader.info.meta[SYS.sloEtag] !== undefined) segments = await readManifest(reader);
+    } finally {
+      await reader?.close();
+    }
+    for (const c of new Set(segments.map((s) => splitPath(s.name)?.container ?? ''))) await requireWrite(req, backend, account, c);
+    for (const s of segments) {
+      const seg = splitPath(s.name);
+      if (seg && s.sub_slo) await collect(seg, depth + 1);
+      else if (seg) order.push(seg);
+    }
+    order.push(where);
+  };
+  await collect({ container: target.container, object: target.object }, 0);
+  const report: DeleteReport = { deleted: 0, notFound: 0, errors: [] };
+  for (const w of order) await deleteOne(backend, account, w.container, w.object, `/${w.container}/${w.object}`, report);
+  const { type, body } = renderReport(report, ctx.req.headers.accept);
+  sendText(ctx.res, 200, body, type);
+}

@@ -1,0 +1,158 @@
+// The contract between the manifests and the services: every workload's environment in the
+// synthesized manifests is accepted by the services' configuration schema (loadConfig), and the
+// bundle run with the migration Job's command and then each Deployment's command, with that
+// environment (hosts pointed at loopback, the embedded database), serves its health endpoint.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildBundle } from '../../infra/bundle/build';
+import { APP_DIR, DATA_DIR } from '../../infra/k8s/platform-chart';
+import type { ManifestObject } from '../../infra/k8s/schemas';
+import { podSpecOf } from '../../infra/policy/workloads';
+import { loadConfig } from '../../services/core/config';
+import { allObjects, BUNDLE_SHA256, find, scenario } from './scenario';
+
+const objects = allObjects(scenario({ platform: { env: { CAIRN_REGION: 'RegionTwo', CAIRN_PUBLIC_URL: 'https://cairn.example.com' } } }));
+const platformWorkloads = objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'Job') && o.metadata.namespace === 'cairn');
+
+interface Container {
+  name: string;
+  command?: string[];
+  env?: { name: string; value?: string }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  readinessProbe?: { httpGet?: { path: string } };
+}
+
+/** The environment a container gets from its envFrom ConfigMaps and Secrets and literal env. */
+function environmentOf(workload: ManifestObject, container: Container): Record<string, string> {
+  const env: Record<string, string> = {};
+  const ns = workload.metadata.namespace;
+  for (const from of container.envFrom ?? []) {
+    if (from.configMapRef) Object.assign(env, (find(objects.filter((o) => o.metadata.namespace === ns), 'ConfigMap', from.configMapRef.name) as { data?: object }).data);
+    if (from.secretRef) {
+      const secret = find(objects.filter((o) => o.metadata.namespace === ns), 'Secret', from.secretRef.name) as { data?: Record<string, string>; stringData?: Record<string, string> };
+      for (const [k, v] of Object.entries(secret.data ?? {})) env[k] = Buffer.from(v, 'base64').toString('utf8');
+      Object.assign(env, secret.stringData);
+    }
+  }
+  for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return env;
+}
+
+function containersOf(workload: ManifestObject): Container[] {
+  return (podSpecOf(workload)?.containers ?? []) as Container[];
+}
+
+describe('manifests ↔ services contract', () => {
+  test('every platform workload environment is accepted by loadConfig', () => {
+    expect(platformWorkloads.map((w) => w.metadata.name).sort()).toEqual(['cairn-api', 'cairn-executor', `cairn-migrate-${BUNDLE_SHA256.slice(0, 12)}`]);
+    for (const workload of platformWorkloads) {
+      for (const container of containersOf(workload)) {
+        const config = loadConfig(environmentOf(workload, container));
+        expect({ workload: workload.metadata.name, host: config.host, port: config.port, dataDir: config.dataDir, runtimeDir: config.executor.runtimeDir, region: config.region }).toEqual({
+          workload: workload.metadata.name,
+          host: '0.0.0.0',
+          port: 8080,
+          dataDir: DATA_DIR,
+          runtimeDir: `${APP_DIR}/functions-runtime`,
+          region: 'RegionTwo',
+        });
+      }
+    }
+  });
+
+  describe('the bundle run as the manifests run it', () => {
+    let tmp: string;
+    beforeAll(async () => {
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-contract-'));
+      await buildBundle({ outDir: path.join(tmp, 'app') });
+    }, 30_000);
+    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    /** The container's command with the image's /app pointed at the built bundle, its environment pointed at loopback and a local data dir. */
+    async function start(workload: ManifestObject, dataDir: string): Promise<{ child: ChildProcess; port: number; done: Promise<{ code: number | null; output: string }> }> {
+      const [container] = containersOf(workload);
+      const [program, ...args] = (container.command ?? []).map((a) => a.replace(APP_DIR, path.join(tmp, 'app')));
+      expect(program).toBe('node');
+      const port = await freePort();
+      const env = {
+        ...environmentOf(workload, container),
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        CAIRN_HOST: '127.0.0.1',
+        CAIRN_PORT: String(port),
+        CAIRN_DATA_DIR: dataDir,
+        CAIRN_RUNTIME_DIR: path.join(tmp, 'app', 'functions-runtime'),
+        // No warm sandboxes: this checks configuration and health, not invocations, and two
+        // platforms warming pools at once would make the test slow on a 2-core machine.
+        CAIRN_POOL_SIZE: '0',
+      };
+      const child = spawn(process.execPath, args, { cwd: tmp, env });
+      return { child, port, done: collect(child) };
+    }
+
+    test('the migration Job completes, then the api and executor Deployments serve their readiness path', async () => {
+      const template = path.join(tmp, 'data-migrated');
+      const job = platformWorkloads.find((w) => w.kind === 'Job') as ManifestObject;
+      const migration = await (await start(job, template)).done;
+      // A fresh embedded database may start from a migrated template (services/core/db/pglite-template.ts).
+      expect(migration.output).toMatch(/Applied migrations|Schema is up to date/);
+      expect(migration.code).toBe(0);
+
+      const deployments = platformWorkloads.filter((w) => w.kind === 'Deployment');
+      const started = await Promise.all(
+        deployments.map(async (d) => {
+          // Each Deployment gets its own copy of the migrated database, as pods would share one PostgreSQL.
+          const dataDir = path.join(tmp, `data-${d.metadata.name}`);
+          fs.cpSync(template, dataDir, { recursive: true });
+          return { d, ...(await start(d, dataDir)) };
+        }),
+      );
+      try {
+        for (const { d, port } of started) {
+          const probePath = containersOf(d)[0].readinessProbe?.httpGet?.path;
+          expect(probePath).toBe('/healthz');
+          const res = await waitFor(`http://127.0.0.1:${port}${probePath}`, 45_000);
+          expect([d.metadata.name, res.status]).toEqual([d.metadata.name, 200]);
+        }
+      } finally {
+        for (const { child } of started) child.kill('SIGTERM');
+      }
+      for (const { d, done } of started) {
+        const { code, output } = await done;
+        expect([d.metadata.name, code, output]).toEqual([d.metadata.name, 0, expect.stringContaining('stopping')]);
+      }
+    }, 90_000);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function collect(child: ChildProcess): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
