@@ -1,4 +1,4 @@
-import { PROJECT_A, PROJECT_B, TOKEN_B, startStorage, type StorageHarness } from './harness';
+import { PROJECT_A, PROJECT_B, TOKEN_A, TOKEN_B, startStorage, type StorageHarness } from './harness';
 
 let h: StorageHarness;
 beforeAll(async () => {
@@ -128,7 +128,7 @@ describe('container', () => {
     await h.req('PUT', 'c-meta');
     const value = Buffer.from('grüße ☃', 'utf8').toString('latin1');
     expect((await h.req('POST', 'c-meta', { headers: { 'x-container-meta-some-thing': 'v', 'X-Container-Meta-Text': value } })).status).toBe(204);
-    const res = await fetch(`${h.accountUrl}/c-meta`, { method: 'HEAD', headers: { 'X-Auth-Token': 'tok-alice' } });
+    const res = await fetch(`${h.accountUrl}/c-meta`, { method: 'HEAD', headers: { 'X-Auth-Token': TOKEN_A } });
     const raw = [...res.headers.entries()];
     expect(raw.find(([k]) => k === 'x-container-meta-some-thing')?.[1]).toBe('v');
     expect(Buffer.from(res.headers.get('x-container-meta-text') as string, 'latin1').toString('utf8')).toBe('grüße ☃');

@@ -1,13 +1,16 @@
 // Container ACLs (X-Container-Read/Write, .r:*, .rlistings, <project>:<user>) and TempURL.
 import { createHmac } from 'node:crypto';
-import { startStorage, TOKEN_B, PROJECT_A, PROJECT_B, type StorageHarness } from './harness';
+import { startStorage, TOKEN_B, PROJECT_A, PROJECT_B, USER_B, type StorageHarness } from './harness';
 
 let h: StorageHarness;
-const acct = `AUTH_${PROJECT_A}`;
-const bob = `${PROJECT_B}:user-${PROJECT_B}`;
+// Known once startStorage() has created the projects.
+let acct = '';
+let bob = '';
 
 beforeAll(async () => {
   h = await startStorage();
+  acct = `AUTH_${PROJECT_A}`;
+  bob = `${PROJECT_B}:${USER_B}`;
   await h.req('PUT', 'shared');
   await h.req('PUT', 'shared/doc.txt', { body: 'hello' });
   await h.req('PUT', 'private');
@@ -91,9 +94,10 @@ describe('container ACLs', () => {
 describe('TempURL', () => {
   const key = 'sekrit';
   const sign = (method: string, expires: number | string, path: string, digest = 'sha256', k = key): string => createHmac(digest, k).update(`${method}\n${expires}\n${path}`).digest('hex');
-  const objPath = `/v1/${acct}/private/secret`;
+  let objPath = '';
 
   beforeAll(async () => {
+    objPath = `/v1/${acct}/private/secret`;
     await h.req('POST', '', { headers: { 'X-Account-Meta-Temp-URL-Key': key } });
   });
 

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { parseTarget } from '../../../../services/api/storage/constraints';
 import { CairnError } from '../../../../services/core/errors';
-import { startStorage, TOKEN_A, type StorageHarness } from './harness';
+import { PROJECT_A, startStorage, TOKEN_A, type StorageHarness } from './harness';
 
 let h: StorageHarness;
 beforeAll(async () => {
@@ -55,7 +55,7 @@ describe('parseTarget', () => {
 
 describe('names over the wire', () => {
   test('invalid UTF-8 and NUL names → 412 "Invalid UTF8 or contains NULL"', async () => {
-    for (const path of ['/v1/AUTH_aaaa1111/k/%FF%FE', '/v1/AUTH_aaaa1111/k/a%00b', '/v1/AUTH_aaaa1111/bad%C3%28']) {
+    for (const path of [`/v1/AUTH_${PROJECT_A}/k/%FF%FE`, `/v1/AUTH_${PROJECT_A}/k/a%00b`, `/v1/AUTH_${PROJECT_A}/bad%C3%28`]) {
       const r = await h.req('PUT', path, { body: 'x' });
       expect(r.status).toBe(412);
       expect(r.text).toBe('Invalid UTF8 or contains NULL');
@@ -66,7 +66,7 @@ describe('names over the wire', () => {
   // Raw (unescaped) non-ASCII bytes in a request line never reach the surface: Node's HTTP parser
   // answers 400 itself. swiftclient and curl always percent-encode, which is covered above.
   test('raw non-ASCII bytes in the request line are refused by the HTTP parser', async () => {
-    const reply = await rawRequest('PUT', Buffer.concat([Buffer.from('/v1/AUTH_aaaa1111/k/'), Buffer.from('ü', 'utf8')]));
+    const reply = await rawRequest('PUT', Buffer.concat([Buffer.from(`/v1/AUTH_${PROJECT_A}/k/`), Buffer.from('ü', 'utf8')]));
     expect(reply).toMatch(/^HTTP\/1\.1 400 /);
   });
 
@@ -91,7 +91,7 @@ describe('metadata limits', () => {
     r = await h.req('POST', 'k', { headers: { 'X-Container-Meta-Big': 'v'.repeat(257) } });
     expect(r.status).toBe(400);
     expect(r.text).toBe('Metadata value longer than 256: x-container-meta-big');
-    r = await h.req('POST', '/v1/AUTH_aaaa1111', { headers: { 'X-Account-Meta-': 'v' } });
+    r = await h.req('POST', `/v1/AUTH_${PROJECT_A}`, { headers: { 'X-Account-Meta-': 'v' } });
     expect(r.status).toBe(400);
     expect(r.text).toBe('Metadata name cannot be empty');
     expect((await h.req('PUT', 'k/m', { body: 'x', headers: { [`X-Object-Meta-${'n'.repeat(128)}`]: 'v'.repeat(256) } })).status).toBe(201);
@@ -125,10 +125,10 @@ describe('metadata limits', () => {
     expect((await h.req('POST', 'acc-meta', { headers: { 'X-Remove-Container-Meta-B0-0': 'x', 'X-Container-Meta-One-More': 'v' } })).status).toBe(204);
     const big: Record<string, string> = {};
     for (let i = 0; i < 15; i++) big[`X-Account-Meta-K${i}`] = 'v'.repeat(250);
-    expect((await h.req('POST', '/v1/AUTH_aaaa1111', { headers: big })).status).toBe(204);
+    expect((await h.req('POST', `/v1/AUTH_${PROJECT_A}`, { headers: big })).status).toBe(204);
     const more: Record<string, string> = {};
     for (let i = 15; i < 17; i++) more[`X-Account-Meta-K${i}`] = 'v'.repeat(250);
-    const r2 = await h.req('POST', '/v1/AUTH_aaaa1111', { headers: more });
+    const r2 = await h.req('POST', `/v1/AUTH_${PROJECT_A}`, { headers: more });
     expect(r2.status).toBe(400);
     expect(r2.text).toBe('Total metadata too large; max 4096');
   });

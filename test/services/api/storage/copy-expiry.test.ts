@@ -1,7 +1,7 @@
 // Server-side copy (COPY + Destination, PUT + X-Copy-From) and object expiry (X-Delete-At/After).
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import { startStorage, TOKEN_A, TOKEN_B, PROJECT_A, type StorageHarness } from './harness';
+import { startStorage, TOKEN_A, TOKEN_B, PROJECT_A, PROJECT_B, type StorageHarness } from './harness';
 
 let h: StorageHarness;
 beforeAll(async () => {
@@ -67,10 +67,10 @@ describe('copy', () => {
     expect((await rawReq('COPY', 'src/o', { Destination: 'just-a-container' })).status).toBe(412);
     expect((await rawReq('COPY', 'src/o', {})).status).toBe(412);
     expect((await h.req('PUT', 'dst/x', { body: '', headers: { 'X-Copy-From': 'nosl' } })).status).toBe(412);
-    expect((await h.req('PUT', 'dst/x', { body: '', headers: { 'X-Copy-From': 'src/o', 'X-Copy-From-Account': 'AUTH_bbbb2222' } })).status).toBe(403);
-    expect((await rawReq('COPY', 'src/o', { Destination: 'dst/x', 'Destination-Account': 'AUTH_bbbb2222' })).status).toBe(403);
+    expect((await h.req('PUT', 'dst/x', { body: '', headers: { 'X-Copy-From': 'src/o', 'X-Copy-From-Account': `AUTH_${PROJECT_B}` } })).status).toBe(403);
+    expect((await rawReq('COPY', 'src/o', { Destination: 'dst/x', 'Destination-Account': `AUTH_${PROJECT_B}` })).status).toBe(403);
     // Someone else's token cannot copy out of this account.
-    expect((await h.req('PUT', `/v1/AUTH_bbbb2222/c/x`, { token: TOKEN_B, body: '', headers: { 'X-Copy-From': 'src/o', 'X-Copy-From-Account': `AUTH_${PROJECT_A}` } })).status).toBe(403);
+    expect((await h.req('PUT', `/v1/AUTH_${PROJECT_B}/c/x`, { token: TOKEN_B, body: '', headers: { 'X-Copy-From': 'src/o', 'X-Copy-From-Account': `AUTH_${PROJECT_A}` } })).status).toBe(403);
     expect((await h.req('HEAD', 'dst/x')).status).toBe(404);
   });
 });

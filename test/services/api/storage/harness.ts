@@ -1,5 +1,6 @@
-// A storage-only api server on 127.0.0.1:0: fresh data directory, PGlite, the fs backend and two
-// projects' tokens. Each test file starts one in beforeAll and stops it in afterAll.
+// A storage-only api server on 127.0.0.1:0: fresh data directory, PGlite, the fs backend, and real
+// identity with two projects whose members' tokens the tests use. Each test file starts one in
+// beforeAll and stops it in afterAll.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,15 +11,18 @@ import { openDatabase, type Database } from '../../../../services/core/db/databa
 import { migrate } from '../../../../services/core/db/migrate';
 import { BwrapRunExecutor } from '../../../../services/executor/runs/run-executor';
 import { createObjectBackend, type ObjectBackend } from '../../../../services/core/objectstore';
-import { createStaticTokenValidator, testCaller } from '../../../helpers/static-tokens';
+import { createIdentity } from '../../../../services/core/identity';
 
 // PGlite's first start and big uploads take seconds on a busy 2-core machine.
 jest.setTimeout(60_000);
 
-export const TOKEN_A = 'tok-alice';
-export const TOKEN_B = 'tok-bob';
-export const PROJECT_A = 'aaaa1111';
-export const PROJECT_B = 'bbbb2222';
+// Set by startStorage() from real identity: project A is the bootstrap `demo` project (its user's
+// token is TOKEN_A), project B a second one whose member alice holds TOKEN_B.
+export let TOKEN_A = '';
+export let TOKEN_B = '';
+export let PROJECT_A = '';
+export let PROJECT_B = '';
+export let USER_B = '';
 
 export interface StorageHarness {
   base: string;
@@ -40,12 +44,17 @@ export async function startStorage(opts: { runs?: boolean; env?: Record<string, 
   const db = await openDatabase({ dataDir: path.join(dataDir, 'db') });
   await migrate(db);
   const backend = createObjectBackend(config, db);
-  const validator = createStaticTokenValidator(
-    new Map([
-      [TOKEN_A, testCaller(TOKEN_A, PROJECT_A)],
-      [TOKEN_B, testCaller(TOKEN_B, PROJECT_B)],
-    ]),
-  );
+  const identity = await createIdentity({ config, db });
+  const { demo } = await identity.bootstrap();
+  const other = await identity.createProject({ name: 'other' });
+  const alice = await identity.createUser({ name: 'alice', password: 'alice-password', defaultProjectId: other.id });
+  await identity.assignRole(alice.id, other.id, 'member');
+  PROJECT_A = demo.projectId;
+  PROJECT_B = other.id;
+  USER_B = alice.id;
+  TOKEN_A = (await identity.issueToken({ userId: demo.userId, projectId: demo.projectId })).token;
+  TOKEN_B = (await identity.issueToken({ userId: alice.id, projectId: other.id })).token;
+  const validator = identity;
   const runs = opts.runs ? new BwrapRunExecutor(config) : undefined;
   let port = 0;
   const server: ApiServer = createApiServer({

@@ -1,4 +1,4 @@
-import { startStorage, type StorageHarness } from './harness';
+import { PROJECT_A, startStorage, type StorageHarness } from './harness';
 
 let h: StorageHarness;
 const NAMES = ['a', 'a/1', 'a/2', 'a/b/1', 'b', 'b/1', 'c-1', 'c-2', 'c/x', 'zz', 'é', '日本'];
@@ -84,7 +84,7 @@ describe('container listing', () => {
     expect(r.text).toBe('Maximum limit is 10000');
     expect((await h.req('GET', 'l?limit=10000')).status).toBe(200);
     expect(await names('limit=abc')).toHaveLength(NAMES.length);
-    expect((await h.req('GET', '/v1/AUTH_aaaa1111?limit=10001')).status).toBe(412);
+    expect((await h.req('GET', `/v1/AUTH_${PROJECT_A}?limit=10001`)).status).toBe(412);
   });
 
   test('empty container: plain 204, JSON 200 [], XML 200', async () => {
@@ -102,11 +102,11 @@ describe('container listing', () => {
   test('account listing takes the same parameters and formats', async () => {
     await h.req('PUT', 'x-1');
     await h.req('PUT', 'x-2');
-    const r = await h.req('GET', '/v1/AUTH_aaaa1111?format=json&delimiter=-');
+    const r = await h.req('GET', `/v1/AUTH_${PROJECT_A}?format=json&delimiter=-`);
     expect(JSON.parse(r.text).map((e: { name?: string; subdir?: string }) => e.name ?? `sub:${e.subdir}`)).toEqual(['empty', 'l', 'sub:x-']);
-    const rev = await h.req('GET', '/v1/AUTH_aaaa1111?reverse=true&limit=2');
+    const rev = await h.req('GET', `/v1/AUTH_${PROJECT_A}?reverse=true&limit=2`);
     expect(rev.text).toBe('x-2\nx-1\n');
-    const xml = await h.req('GET', '/v1/AUTH_aaaa1111?format=xml&prefix=l');
-    expect(xml.text).toMatch(/<account name="AUTH_aaaa1111"><container><name>l<\/name><count>12<\/count><bytes>\d+<\/bytes><last_modified>/);
+    const xml = await h.req('GET', `/v1/AUTH_${PROJECT_A}?format=xml&prefix=l`);
+    expect(xml.text).toMatch(new RegExp(`<account name="AUTH_${PROJECT_A}"><container><name>l</name><count>12</count><bytes>\\d+</bytes><last_modified>`));
   });
 });
