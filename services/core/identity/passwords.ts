@@ -47,5 +47,15 @@ export function decoyHash(): Promise<string> {
 
 /** A random password for generated accounts: 24 characters of base64url (144 bits). */
 export function generatePassword(): string {
-  return randomBytes(18).toString('base64url');
+  // Letters and digits only: a leading `-` (or `_`) makes CLIs such as `swift -K <password>` read
+  // the password as an option. 24 characters of 62 carry ~143 bits.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  while (out.length < 24) {
+    for (const b of randomBytes(32)) {
+      // 248 = 4 × 62: rejecting higher bytes keeps every character equally likely.
+      if (b < 248 && out.length < 24) out += alphabet[b % 62];
+    }
+  }
+  return out;
 }

@@ -49,3 +49,7 @@ test('passwords: salted scrypt, verified in constant time, malformed hashes neve
     expect(await verifyPassword('secret', bad)).toBe(false);
   }
 });
+
+test('generated passwords are safe on a command line: letters and digits only, 24 of them', () => {
+  for (let i = 0; i < 500; i++) expect(generatePassword()).toMatch(/^[A-Za-z0-9]{24}$/);
+});
