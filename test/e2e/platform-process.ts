@@ -3,9 +3,9 @@
 // of the openrc file it writes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../helpers/process';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -18,17 +18,6 @@ export interface RunningPlatform {
   /** Environment for the openstack/swift CLIs, from `<dataDir>/openrc` (the demo user). */
   openrc: (file?: string) => Record<string, string>;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPlatformProcess(opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<RunningPlatform> {

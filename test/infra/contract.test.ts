@@ -4,7 +4,6 @@
 // environment (hosts pointed at loopback, the embedded database), serves its health endpoint.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildBundle } from '../../infra/bundle/build';
@@ -13,6 +12,7 @@ import type { ManifestObject } from '../../infra/k8s/schemas';
 import { podSpecOf } from '../../infra/policy/workloads';
 import { loadConfig } from '../../services/core/config';
 import { allObjects, BUNDLE_SHA256, find, scenario } from './scenario';
+import { collectOutput as collect, freePort, waitForUrl as waitFor } from '../helpers/process';
 
 const objects = allObjects(scenario({ platform: { env: { CAIRN_REGION: 'RegionTwo', CAIRN_PUBLIC_URL: 'https://cairn.example.com' } } }));
 const platformWorkloads = objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'Job') && o.metadata.namespace === 'cairn');
@@ -126,33 +126,3 @@ describe('manifests ↔ services contract', () => {
     }, 90_000);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function collect(child: ChildProcess): Promise<{ code: number | null; output: string }> {
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
-}
-
-async function waitFor(url: string, timeoutMs: number): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fetch(url);
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
