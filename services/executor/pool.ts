@@ -244,14 +244,17 @@ export class WarmPool {
     return pick;
   }
 
-  /** Frees one slot: the least recently used idle sandbox whose function nobody waits for, else a spare generic. */
-  private evictOne(): boolean {
+  /**
+   * Frees one slot: the least recently used idle sandbox whose function nobody waits for, else
+   * (when `allowGeneric`) a spare generic one.
+   */
+  private evictOne(allowGeneric = true): boolean {
     let victim: PooledSandbox | undefined;
     const waited = new Set(this.waiters.map((w) => w.fn.codeKey));
     for (const sb of this.sandboxes) {
       if (sb.state === 'idle' && !waited.has(sb.fn!.codeKey) && (!victim || sb.lastUsed < victim.lastUsed)) victim = sb;
     }
-    if (!victim) for (const sb of this.sandboxes) if (sb.state === 'generic') victim = sb;
+    if (!victim && allowGeneric) for (const sb of this.sandboxes) if (sb.state === 'generic') victim = sb;
     if (!victim) return false;
     void this.discard(victim);
     return true;
@@ -287,7 +290,11 @@ export class WarmPool {
     }, REFILL_DELAY_MS);
   }
 
-  /** Starts generic sandboxes until each runtime has poolSize of them (within maxSandboxes). */
+  /**
+   * Starts generic sandboxes until each runtime has poolSize of them. At maxSandboxes the least
+   * recently used idle warm sandbox makes room: a ready generic sandbox makes every new function's
+   * first call fast, while the evicted function's next call merely starts cold.
+   */
   private refill(): void {
     if (this.stopped) return;
     for (const runtime of RUNTIMES) {
@@ -296,7 +303,7 @@ export class WarmPool {
       let generic = 0;
       for (const sb of this.sandboxes) if (sb.runtime === runtime && (sb.state === 'generic' || sb.state === 'starting')) generic += 1;
       try {
-        while (generic < this.config.executor.poolSize && this.sandboxes.size < this.config.executor.maxSandboxes) {
+        while (generic < this.config.executor.poolSize && (this.sandboxes.size < this.config.executor.maxSandboxes || this.evictOne(false))) {
           this.spawn(runtime);
           generic += 1;
         }

@@ -95,3 +95,32 @@ describe('warm pools', () => {
     await expect(executor.run(request(fnSpec('nodejs', 'hello')))).rejects.toMatchObject({ code: 'executor.stopped' });
   });
 });
+
+describe('a full sandbox budget', () => {
+  it('evicts the least recently used idle warm sandbox to keep a generic one ready', async () => {
+    const config = testConfig({ CAIRN_MAX_SANDBOXES: '3', CAIRN_POOL_SIZE: '1', CAIRN_IDLE_SECONDS: '600' });
+    const codes: Record<string, Buffer> = {};
+    for (const name of ['a', 'b', 'c']) codes[name] = await makeZip({ 'main.js': `exports.main = () => ${JSON.stringify(name)};` });
+    const executor = new SandboxExecutor(config, { fetchCode: async (fn) => codes[fn.codeKey], apiSocketPath: '', apiPort: 8080 });
+    await executor.start();
+    const ready = async () => {
+      for (let i = 0; i < 200 && executor.poolStatus('nodejs').available < 1; i++) await new Promise((r) => setTimeout(r, 25));
+      return executor.poolStatus('nodejs').available;
+    };
+    try {
+      // Three functions use the whole budget (one python generic sandbox holds a slot too).
+      for (const name of ['a', 'b', 'c']) {
+        expect(await ready()).toBe(1);
+        const r = await executor.run(request(fnSpec('nodejs', name, { codeKey: name, entry: 'main.main' })));
+        expect(r).toMatchObject({ status: 'success', output: name });
+      }
+      // The pool still has a generic Node sandbox ready, made room for by evicting the oldest idle one.
+      expect(await ready()).toBe(1);
+      expect(executor.workers('fn-a')).toEqual([]);
+      expect(executor.workers('fn-c')).toHaveLength(1);
+    } finally {
+      await executor.stop();
+      fs.rmSync(config.dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
