@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Config } from '../../core/config';
 import type { Run, RunResult } from '../../core/runs';
 import type { SandboxCgroup } from '../sandbox/cgroups';
-import { rootMounts, SANDBOX_UID } from '../sandbox/bwrap';
+import { isolationArgs } from '../sandbox/bwrap';
 
 /** Top-level names an image may not shadow: the sandbox's own system mounts. */
 const RESERVED_ROOT = new Set(['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'dev', 'tmp']);
@@ -26,19 +26,7 @@ export interface SandboxRunOptions {
 
 function bwrapArgs(opts: SandboxRunOptions): string[] {
   const { config, run, pipes } = opts;
-  const args = [
-    '--unshare-all',
-    '--unshare-user',
-    '--uid', String(SANDBOX_UID),
-    '--gid', String(SANDBOX_UID),
-    '--die-with-parent',
-    '--new-session',
-    '--hostname', 'cairn',
-    ...rootMounts(),
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--perms', '1777', '--size', String(config.limits.tmpBytes), '--tmpfs', '/tmp',
-  ];
+  const args = isolationArgs(config);
   if (run.imageDir) {
     for (const entry of fs.readdirSync(run.imageDir)) {
       if (RESERVED_ROOT.has(entry)) continue;

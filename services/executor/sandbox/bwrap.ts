@@ -324,10 +324,13 @@ export function rootMounts(): string[] {
   return args;
 }
 
-function bwrapArgs(opts: BwrapSandboxOptions): string[] {
-  const { config } = opts;
-  const interpreter = opts.runtime === 'python3' ? config.executor.pythonPath : config.executor.nodePath;
-  const args = [
+/**
+ * The isolation every sandbox starts from (functions, ZeroCloud nodes, storlets): every namespace
+ * unshared (no network), an unprivileged uid, read-only system directories, a private /proc, /dev
+ * and size-limited /tmp, and death with the process that started it.
+ */
+export function isolationArgs(config: Config): string[] {
+  return [
     '--unshare-all',
     '--unshare-user',
     '--uid', String(SANDBOX_UID),
@@ -339,6 +342,14 @@ function bwrapArgs(opts: BwrapSandboxOptions): string[] {
     '--proc', '/proc',
     '--dev', '/dev',
     '--perms', '1777', '--size', String(config.limits.tmpBytes), '--tmpfs', '/tmp',
+  ];
+}
+
+function bwrapArgs(opts: BwrapSandboxOptions): string[] {
+  const { config } = opts;
+  const interpreter = opts.runtime === 'python3' ? config.executor.pythonPath : config.executor.nodePath;
+  const args = [
+    ...isolationArgs(config),
     '--ro-bind', config.executor.runtimeDir, SANDBOX_PATHS.runtime,
     '--ro-bind', opts.functionDir, SANDBOX_PATHS.function,
   ];
