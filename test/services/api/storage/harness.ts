@@ -1,6 +1,7 @@
 // A storage-only api server on 127.0.0.1:0: fresh data directory, PGlite, the fs backend, and real
 // identity with two projects whose members' tokens the tests use. Each test file starts one in
 // beforeAll and stops it in afterAll.
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -86,4 +87,23 @@ export async function startStorage(opts: { runs?: boolean; env?: Record<string, 
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs the real `swift` CLI (python-swiftclient 4.1.0) with `--os-storage-url`/`--os-auth-token`,
+ * skipping auth as the spec describes. stdout comes back as bytes (downloads to `-o -`).
+ */
+export function runSwift(
+  args: string[],
+  opts: { storageUrl: string; token: string; cwd: string; home: string; stdin?: Buffer },
+): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      '/usr/bin/swift',
+      ['--os-storage-url', opts.storageUrl, '--os-auth-token', opts.token, ...args],
+      { cwd: opts.cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.home, LANG: 'C.UTF-8' }, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr: stderr.toString() }),
+    );
+    child.stdin?.end(opts.stdin);
+  });
 }

@@ -8,9 +8,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startStorage, TOKEN_A, type StorageHarness } from './harness';
+import { runSwift, startStorage, TOKEN_A, type StorageHarness } from './harness';
 
-const SWIFT = '/usr/bin/swift';
 let h: StorageHarness;
 let work: string;
 
@@ -46,17 +45,9 @@ afterAll(async () => {
   await new Promise((resolve) => proxy.close(resolve));
 });
 
-function swift(args: string[], opts: { stdin?: Buffer; viaProxy?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      SWIFT,
-      ['--os-storage-url', opts.viaProxy ? proxyUrl : h.accountUrl, '--os-auth-token', TOKEN_A, ...args],
-      { cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8' }, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: stdout.toString('latin1'), stderr: stderr.toString() }),
-    );
-    if (opts.stdin) child.stdin?.end(opts.stdin);
-    else child.stdin?.end();
-  });
+async function swift(args: string[], opts: { stdin?: Buffer; viaProxy?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runSwift(args, { storageUrl: opts.viaProxy ? proxyUrl : h.accountUrl, token: TOKEN_A, cwd: work, home: work, stdin: opts.stdin });
+  return { ...r, stdout: r.stdout.toString('latin1') };
 }
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');

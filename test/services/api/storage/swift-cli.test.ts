@@ -1,13 +1,11 @@
 // Drives the real `swift` CLI (python-swiftclient 4.1.0, /usr/bin/swift) against the storage
 // surface, skipping auth with --os-storage-url/--os-auth-token as the spec describes.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PROJECT_A, startStorage, TOKEN_A, type StorageHarness } from './harness';
+import { PROJECT_A, runSwift, startStorage, TOKEN_A, type StorageHarness } from './harness';
 
-const SWIFT = '/usr/bin/swift';
 let h: StorageHarness;
 let work: string;
 
@@ -20,17 +18,9 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-function swift(args: string[], opts: { stdin?: Buffer; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      SWIFT,
-      ['--os-storage-url', h.accountUrl, '--os-auth-token', TOKEN_A, ...args],
-      { cwd: opts.cwd ?? work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8' }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (opts.stdin) child.stdin?.end(opts.stdin);
-    else child.stdin?.end();
-  });
+async function swift(args: string[], opts: { stdin?: Buffer; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await runSwift(args, { storageUrl: h.accountUrl, token: TOKEN_A, cwd: opts.cwd ?? work, home: work, stdin: opts.stdin });
+  return { ...r, stdout: r.stdout.toString('utf8') };
 }
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
