@@ -33,10 +33,8 @@ export interface Config {
     /** Token lifetime. @default 86400 s (Keystone's and tempauth's default) */
     tokenTtlSeconds: number;
   };
-  objectStore: {
-    /** @default fs */
-    backend: 'fs';
-  };
+  /** Where object bytes live (CAIRN_OBJECT_STORE). @default fs */
+  objectStore: ObjectStoreConfig;
   limits: {
     /** seconds */
     timeout: LimitRange;
@@ -136,8 +134,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`CAIRN_DATABASE_URL=${databaseUrl}: expected postgres://user@host:port/db (or unset for embedded PGlite)`);
   }
-  const backend = str('CAIRN_OBJECT_STORE', 'fs');
-  if (backend !== 'fs') problems.push(`CAIRN_OBJECT_STORE=${backend}: this release supports "fs"`);
+  const objectStore = objectStoreConfig(str, opt, problems);
   const publicUrl = opt('CAIRN_PUBLIC_URL')?.replace(/\/+$/, '');
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) problems.push(`CAIRN_PUBLIC_URL=${publicUrl}: expected http(s)://host[:port]`);
 
@@ -155,7 +152,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
       demoPassword: opt('CAIRN_DEMO_PASSWORD'),
       tokenTtlSeconds: int('CAIRN_TOKEN_TTL', 86400, 60, 30 * 86400),
     },
-    objectStore: { backend: 'fs' },
+    objectStore,
     limits: {
       timeout: { default: int('CAIRN_TIMEOUT_DEFAULT', 5, 1, timeoutMax), min: 1, max: timeoutMax },
       cpu: { default: 100, min: 100, max: int('CAIRN_CPU_MAX', 300, 100, 64000) },
@@ -202,4 +199,101 @@ function readPackageVersion(): string {
 /** The URL users reach the api at, once the listening port is known. */
 export function publicBaseUrl(config: Config, boundPort: number): string {
   return config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${boundPort}`;
+}
+
+/**
+ * `fs`: files under the data directory with the listing index in the database (the default).
+ * `swift`: a real Swift upstream; Cairn account `X` is the upstream account `<accountPrefix>X`,
+ * reached with a reseller-admin credential. `s3`: object bytes in one S3 bucket, the listing index
+ * in the database.
+ */
+export type ObjectStoreConfig =
+  | { backend: 'fs' }
+  | {
+      backend: 'swift';
+      /** Auth endpoint: `…/auth/v1.0` (tempauth) or a Keystone `…/v3`. */
+      authUrl: string;
+      /** `1` (tempauth, `account:user`) or `3` (Keystone password auth). @default 1 */
+      authVersion: '1' | '3';
+      user: string;
+      key: string;
+      /** Keystone project of the credential (auth version 3). */
+      projectName: string | undefined;
+      /** Keystone domain of the user and project (auth version 3). @default Default */
+      domainName: string;
+      /** Prefix of upstream account names (Swift's reseller prefix). @default AUTH_ */
+      accountPrefix: string;
+    }
+  | {
+      backend: 's3';
+      /** S3 endpoint; unset means AWS's own endpoint for `region`. */
+      endpoint: string | undefined;
+      region: string;
+      bucket: string;
+      /** Unset means the AWS SDK's default credential chain (instance role, env, profile). */
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers need. */
+      forcePathStyle: boolean;
+    };
+
+function objectStoreConfig(
+  str: (name: string, def: string) => string,
+  opt: (name: string) => string | undefined,
+  problems: string[],
+): ObjectStoreConfig {
+  const backend = str('CAIRN_OBJECT_STORE', 'fs');
+  const required = (name: string): string => {
+    const v = opt(name);
+    if (v === undefined) problems.push(`${name} is required when CAIRN_OBJECT_STORE=${backend}`);
+    return v ?? '';
+  };
+  const url = (name: string, v: string | undefined): void => {
+    if (v !== undefined && v !== '' && !/^https?:\/\/[^/]+/.test(v)) problems.push(`${name}=${v}: expected http(s)://host[:port][/path]`);
+  };
+  switch (backend) {
+    case 'fs':
+      return { backend };
+    case 'swift': {
+      const authUrl = required('CAIRN_SWIFT_AUTH_URL');
+      url('CAIRN_SWIFT_AUTH_URL', authUrl);
+      const authVersion = str('CAIRN_SWIFT_AUTH_VERSION', '1');
+      if (authVersion !== '1' && authVersion !== '3') problems.push(`CAIRN_SWIFT_AUTH_VERSION=${authVersion}: expected 1 or 3`);
+      const projectName = opt('CAIRN_SWIFT_PROJECT');
+      if (authVersion === '3' && projectName === undefined) problems.push('CAIRN_SWIFT_PROJECT is required when CAIRN_SWIFT_AUTH_VERSION=3');
+      return {
+        backend,
+        authUrl,
+        authVersion: authVersion === '3' ? '3' : '1',
+        user: required('CAIRN_SWIFT_USER'),
+        key: required('CAIRN_SWIFT_KEY'),
+        projectName,
+        domainName: str('CAIRN_SWIFT_DOMAIN', 'Default'),
+        accountPrefix: str('CAIRN_SWIFT_ACCOUNT_PREFIX', 'AUTH_'),
+      };
+    }
+    case 's3': {
+      const endpoint = opt('CAIRN_S3_ENDPOINT');
+      url('CAIRN_S3_ENDPOINT', endpoint);
+      const accessKeyId = opt('CAIRN_S3_ACCESS_KEY_ID');
+      const secretAccessKey = opt('CAIRN_S3_SECRET_ACCESS_KEY');
+      if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+        problems.push('CAIRN_S3_ACCESS_KEY_ID and CAIRN_S3_SECRET_ACCESS_KEY are set together or not at all');
+      }
+      const pathStyle = str('CAIRN_S3_FORCE_PATH_STYLE', endpoint === undefined ? 'false' : 'true');
+      if (pathStyle !== 'true' && pathStyle !== 'false') problems.push(`CAIRN_S3_FORCE_PATH_STYLE=${pathStyle}: expected true or false`);
+      return {
+        backend,
+        endpoint,
+        region: str('CAIRN_S3_REGION', 'us-east-1'),
+        bucket: required('CAIRN_S3_BUCKET'),
+        accessKeyId,
+        secretAccessKey,
+        forcePathStyle: pathStyle === 'true',
+      };
+    }
+    default:
+      problems.push(`CAIRN_OBJECT_STORE=${backend}: expected fs, swift or s3`);
+      return { backend: 'fs' };
+  }
 }

@@ -25,6 +25,10 @@ export function createObjectBackend(config: Config, db: Database): ObjectBackend
   switch (config.objectStore.backend) {
     case 'fs':
       return new FsBackend(config.dataDir, db);
+    case 'swift':
+    case 's3':
+      // Implemented in ./swift.ts and ./s3.ts (being added); refuse clearly until then.
+      throw new Error(`object store backend ${config.objectStore.backend} is not available in this build`);
   }
 }
 
