@@ -85,7 +85,7 @@ class Session {
   }
 
   async waitForPool(runtime: RuntimeKind, available: number): Promise<void> {
-    for (let i = 0; i < 400 && this.platform.executor.poolStatus(runtime).available < available; i++) await sleep(25);
+    for (let i = 0; i < 400 && this.platform.executor!.poolStatus(runtime).available < available; i++) await sleep(25);
   }
 
   async close(): Promise<void> {
@@ -118,7 +118,7 @@ export async function benchFunctions(opts: FunctionBenchOptions, log: (line: str
       const direct: number[] = [];
       for (let i = 0; i < opts.warmCalls; i++) {
         const t0 = process.hrtime.bigint();
-        await s.platform.executor.run({ executionId: `bench-${i}`, fn: spec, input: { kind: 'object', value: { name: 'bench' } }, caller: { token: 't', projectId: spec.projectId, userId: 'u', region: 'RegionOne' } });
+        await s.platform.executor!.run({ executionId: `bench-${i}`, fn: spec, input: { kind: 'object', value: { name: 'bench' } }, caller: { token: 't', projectId: spec.projectId, userId: 'u', region: 'RegionOne' } });
         direct.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
       result.executorOnlyWarm[rt] = summarize(direct);

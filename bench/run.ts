@@ -5,12 +5,38 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchFunctions, type FunctionBenchResult } from './functions';
 import { ms } from './stats';
+import { benchStorage } from './storage';
+import { storageSection } from './storage-report';
 
 const DOC = path.join(__dirname, '../docs/benchmarks.md');
 
+/** Parts run by `npm run bench -- <part> …`; all of them when none is named. */
+const PARTS = ['functions', 'storage'] as const;
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+  const named = PARTS.filter((p) => process.argv.slice(2).includes(p));
+  const parts = named.length ? named : [...PARTS];
+  const flags = [...named, ...(quick ? ['--quick'] : [])];
+  const command = `npm run bench${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
+  if (parts.includes('functions')) await mainFunctions(quick, command);
+  if (parts.includes('storage')) {
+    const started = Date.now();
+    const r = await benchStorage(
+      quick
+        ? { smallCount: 200, concurrency: 4, bigMiB: 16, bigRepeat: 1, storletSamples: [5, 4, 3], zerocloudObjects: 20, zerocloudRepeat: 1 }
+        : { smallCount: 1000, concurrency: 4, bigMiB: 64, bigRepeat: 3, storletSamples: [40, 20, 10], zerocloudObjects: 100, zerocloudRepeat: 3 },
+      (line) => console.log(line),
+    );
+    const section = storageSection(r, command, (Date.now() - started) / 1000, machine());
+    // Goals next to the figures, on the console as in the doc.
+    console.log(`\n${section}\n`);
+    writeSection('storage', section);
+    console.log(`Wrote ${path.relative(process.cwd(), DOC)}`);
+  }
+}
+
+async function mainFunctions(quick: boolean, command: string): Promise<void> {
   const opts = quick
     ? { warmCalls: 300, coldSamples: 5, throughputSeconds: 2, concurrencies: [1, 8] }
     : { warmCalls: 2000, coldSamples: 20, throughputSeconds: 5, concurrencies: [1, 4, 16] };

@@ -2,9 +2,9 @@
 // `node dist/api.js migrate` applies the database migrations and exits (`cairn migrate`, run by the
 // Kubernetes migration Job). Configuration comes from the CAIRN_* environment, read once here.
 //
-// The api/executor split into separate processes is not built yet: for now this entry starts the
-// one-process platform (api + executor, as `npm start` does). When the split lands, this file
-// starts only the api surfaces and executor-main.ts only the executor.
+// With CAIRN_ROLE=api (the chart's setting) it serves the api surfaces and hands executions to the
+// executor at CAIRN_EXECUTOR_URL; with the default CAIRN_ROLE=all it is the one-process platform
+// (api + executor, as `npm start` runs it).
 import { migrateDatabase, processConfig, runMain, stopOnSignal } from './lifecycle';
 import { startPlatform } from './platform';
 
@@ -19,8 +19,12 @@ runMain(async () => {
     console.error('usage: node api.js [start|migrate]');
     return 2;
   }
+  if (config.role === 'executor') {
+    console.error('CAIRN_ROLE=executor: this is the api bundle; run executor.js for the executor role');
+    return 2;
+  }
   const platform = await startPlatform(config);
-  console.log(`cairn-api ${config.version} listening at ${platform.baseUrl}`);
+  console.log(`cairn-api ${config.version} listening at ${platform.baseUrl} (${config.role === 'api' ? `api role, executor at ${config.internal.executorUrl}` : 'api + executor'})`);
   await stopOnSignal(platform, 'cairn-api');
   return 0;
 });

@@ -17,7 +17,8 @@ declare const CAIRN_BUNDLE_VERSION: string | undefined;
  */
 export function processConfig(): Config {
   if (typeof CAIRN_BUNDLE_VERSION !== 'string') return loadConfig(process.env);
-  return loadConfig({ CAIRN_VERSION: CAIRN_BUNDLE_VERSION, CAIRN_RUNTIME_DIR: path.join(__dirname, 'functions-runtime'), ...process.env });
+  // The version is the bundle's, not a setting: an environment could only contradict it.
+  return loadConfig({ CAIRN_RUNTIME_DIR: path.join(__dirname, 'functions-runtime'), ...process.env, CAIRN_VERSION: CAIRN_BUNDLE_VERSION });
 }
 
 /** Applies the database migrations and reports what it did (`cairn migrate`, the migration Job). */
@@ -35,7 +36,7 @@ export async function migrateDatabase(config: Config): Promise<void> {
  * Resolves once the platform has stopped after SIGINT or SIGTERM (how Kubernetes ends a pod):
  * running calls finish or are recorded, sandboxes are stopped, nothing is left behind.
  */
-export function stopOnSignal(platform: Platform, name: string): Promise<void> {
+export function stopOnSignal(platform: Pick<Platform, 'stop'>, name: string): Promise<void> {
   return new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -1,5 +1,7 @@
 // One process running the whole platform on this machine: api + executor on one port, as
-// `npm start` runs it. The distributed mode composes the same parts in separate processes.
+// `npm start` runs it. With CAIRN_ROLE=api the same composition serves the api alone and hands
+// executions to a remote executor (api/executor-client.ts); the executor role is
+// executor-process.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createFunctionSurface } from './api/functions';
@@ -8,6 +10,8 @@ import { ensureRuntime } from './api/functions/runtimes';
 import { functionSpec, SWIFT_PACKAGE_MAX_BYTES } from './api/functions/functions';
 import type { TenantObjects } from './api/functions/ports';
 import { identitySurfaces } from './api/identity';
+import { RemoteExecutor } from './api/executor-client';
+import { createInternalSurface } from './api/internal';
 import { createApiServer, type ApiServer } from './api/server';
 import { createStorageSurface } from './api/storage';
 import { packageBlobKey, parseCodeKey } from './core/code';
@@ -15,11 +19,11 @@ import { publicBaseUrl, type Config } from './core/config';
 import { openDatabase, type Database } from './core/db/database';
 import { migrate } from './core/db/migrate';
 import { CairnError } from './core/errors';
-import type { FunctionSpec } from './core/execution';
 import { createIdentity, type BootstrapResult, type Identity } from './core/identity';
 import { writeOpenrc } from './core/identity/openrc';
 import { storageAccount } from './core/identity/types';
 import { createObjectBackend, createSystemStore, readObject, type ObjectBackend } from './core/objectstore';
+import { startSweeper } from './core/objectstore/sweeper';
 import { DEFAULT_RUNTIMES } from './core/runtimes';
 import { BwrapRunExecutor } from './executor/runs/run-executor';
 import { SandboxExecutor } from './executor/sandbox-executor';
@@ -41,7 +45,8 @@ export interface Platform {
   db: Database;
   identity: Identity;
   backend: ObjectBackend;
-  executor: SandboxExecutor;
+  /** The in-process executor; undefined in the api role, where a remote executor runs the code. */
+  executor: SandboxExecutor | undefined;
   executions: ExecutionService;
   /** Human instructions printed by `npm start`. */
   banner(): string;
@@ -56,31 +61,38 @@ export async function startPlatform(config: Config): Promise<Platform> {
   // The executor states what the host lacks (bubblewrap, cgroups) before anything starts.
   let port = config.port;
   // Bound once the object store is open; the executor only calls it for runs, after start.
-  let fetchCode: (fn: FunctionSpec) => Promise<Buffer> = () => Promise.reject(new Error('platform not started'));
-  const executor = new SandboxExecutor(config, {
-    fetchCode: (fn) => fetchCode(fn),
-    apiSocketPath: apiSocket,
-    get apiPort() {
-      return port;
-    },
-  });
-  const problems = executor.checkHost();
+  let fetchPackage: (codeKey: string) => Promise<Buffer> = () => Promise.reject(new Error('platform not started'));
+  const remote = config.role === 'api' ? remoteExecutor(config) : undefined;
+  const executor = remote
+    ? undefined
+    : new SandboxExecutor(config, {
+        fetchCode: (fn) => fetchPackage(fn.codeKey),
+        apiSocketPath: apiSocket,
+        get apiPort() {
+          return port;
+        },
+      });
+  const problems = executor?.checkHost() ?? [];
   if (problems.length) throw new HostError(problems);
 
   const db = await openDatabase({ url: config.databaseUrl, dataDir: path.join(config.dataDir, 'db') });
-  const cleanups: (() => Promise<void>)[] = [() => db.close()];
+  const cleanups: (() => Promise<void>)[] = [() => db.close(), async () => remote?.close()];
   try {
     await migrate(db);
     const identity = await createIdentity({ config, db });
     const credentials = await identity.bootstrap();
     const backend = createObjectBackend(config, db);
     cleanups.unshift(() => backend.close());
+    // Crash leftovers of the object store (orphan files, blobs, unfinished uploads): swept in the
+    // background now and every hour; stopped before the backend closes.
+    const sweeper = startSweeper(backend);
+    cleanups.unshift(() => sweeper.stop());
     const blobs = createSystemStore(backend);
     const objects = tenantObjects(backend);
     for (const rt of DEFAULT_RUNTIMES) await ensureRuntime(db, rt, credentials.admin.projectId);
 
-    fetchCode = async (fn: FunctionSpec): Promise<Buffer> => {
-      const key = parseCodeKey(fn.codeKey);
+    fetchPackage = async (codeKey: string): Promise<Buffer> => {
+      const key = parseCodeKey(codeKey);
       if (key?.kind === 'package') {
         const bytes = await blobs.get(packageBlobKey(key.functionId, key.md5));
         if (bytes) return bytes;
@@ -93,10 +105,11 @@ export async function startPlatform(config: Config): Promise<Platform> {
 
     const executions = new ExecutionService({
       db,
-      executor,
+      executor: remote ?? executor!,
       blobs,
       region: config.region,
-      exclusive: true,
+      // api replicas share the queue in the distributed mode; only a lone process owns every claim.
+      exclusive: !remote,
       asyncConcurrency: config.executor.maxSandboxes,
       resolveFunction: async (functionId) => {
         const [f] = await db.query<Parameters<typeof functionSpec>[1]>('SELECT * FROM functions WHERE id = $1', [functionId]);
@@ -113,8 +126,9 @@ export async function startPlatform(config: Config): Promise<Platform> {
       baseUrl: () => publicBaseUrl(config, port),
       surfaces: [
         ...identitySurfaces(identity),
-        createFunctionSurface({ config, db, blobs, objects, executions, pool: executor, validator: identity, functions: new FunctionCache() }),
+        createFunctionSurface({ config, db, blobs, objects, executions, pool: remote ?? executor!, validator: identity, functions: new FunctionCache() }),
         createStorageSurface({ config, db, backend, validator: identity, runs }),
+        ...(remote ? [createInternalSurface({ token: config.internal.token!, packageBytes: (codeKey) => fetchPackage(codeKey) })] : []),
       ],
       health: async () => {
         await db.query('SELECT 1');
@@ -123,9 +137,11 @@ export async function startPlatform(config: Config): Promise<Platform> {
     });
     port = await api.listen(config.port, config.host);
     cleanups.unshift(() => api.close());
-    await api.listenUnix(apiSocket);
-    await executor.start();
-    cleanups.unshift(() => executor.stop());
+    if (executor) {
+      await api.listenUnix(apiSocket);
+      await executor.start();
+      cleanups.unshift(() => executor.stop());
+    }
     await executions.start();
     cleanups.unshift(() => executions.stop());
 
@@ -158,6 +174,11 @@ export async function startPlatform(config: Config): Promise<Platform> {
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+function remoteExecutor(config: Config): RemoteExecutor {
+  // loadConfig guarantees both for the api role.
+  return new RemoteExecutor({ url: config.internal.executorUrl!, token: config.internal.token!, marginSeconds: config.internal.marginSeconds });
 }
 
 async function runCleanups(cleanups: (() => Promise<void>)[]): Promise<void> {

@@ -56,8 +56,13 @@ function load(entry) {
   return handler;
 }
 
+// Set by the launchers (bwrap sandbox, runtime pod) whose PID namespace holds only this server and
+// what user code starts. Started by hand on a host, the server must never signal the host's processes.
+const IN_OWN_PID_NAMESPACE = process.env.CAIRN_OWN_PID_NAMESPACE === '1';
+
 // Processes user code left behind would leak into the next call of this warm sandbox.
 function killStrays() {
+  if (!IN_OWN_PID_NAMESPACE) return;
   let pids;
   try {
     pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);

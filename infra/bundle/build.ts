@@ -76,6 +76,8 @@ export async function buildBundle(options: BuildOptions = {}): Promise<BundleMan
     format: 'cjs',
     external: [...EXTERNAL_PACKAGES, ...NEVER_LOADED],
     define: { CAIRN_BUNDLE_VERSION: JSON.stringify(version) },
+    // The version readable with `head -1 dist/api.js`, without running or unpacking anything.
+    banner: { js: `// Cairn ${version}` },
     legalComments: 'none',
     // Not minified: stack traces from production stay readable, and the size is not the point.
     minify: false,

@@ -60,12 +60,19 @@ export interface PlatformChartProps {
   /** Further non-secret CAIRN_* settings for the ConfigMap (CAIRN_PUBLIC_URL, CAIRN_REGION …). @default none */
   env?: Record<string, string>;
   /**
-   * Secret CAIRN_* settings (CAIRN_DATABASE_URL, CAIRN_ADMIN_PASSWORD, CAIRN_DEMO_PASSWORD) for
+   * Secret CAIRN_* settings (CAIRN_DATABASE_URL, CAIRN_ADMIN_PASSWORD, CAIRN_DEMO_PASSWORD,
+   * CAIRN_INTERNAL_TOKEN: the api ⇄ executor shared secret, which both need to start) for
    * the Secret. @default none: the Secret is created empty for the operator (or Pulumi/CDK) to
    * fill; the services then generate passwords and, without a database URL, use PGlite in the
    * pod's scratch directory (fine for a trial, not for more than one api replica).
    */
   secretEnv?: Record<string, string>;
+  /**
+   * A ServiceAccount made outside the chart that the api pods and the migration Job run as, e.g.
+   * one carrying a cloud role (the CDK stack's IRSA account, for the S3 bucket); the chart then
+   * makes none for the api. @default the chart makes `cairn-api`
+   */
+  apiServiceAccount?: string;
 }
 
 const DEFAULT_API_RESOURCES: ContainerResources = {
@@ -85,7 +92,7 @@ const SCRATCH: ScratchDir[] = [
   { name: 'tmp', mountPath: '/tmp', sizeLimit: '256Mi' },
 ];
 /** Settings only the secret may carry: they must never land in a ConfigMap. */
-const SECRET_SETTINGS = ['CAIRN_DATABASE_URL', 'CAIRN_ADMIN_PASSWORD', 'CAIRN_DEMO_PASSWORD'];
+const SECRET_SETTINGS = ['CAIRN_DATABASE_URL', 'CAIRN_ADMIN_PASSWORD', 'CAIRN_DEMO_PASSWORD', 'CAIRN_INTERNAL_TOKEN'];
 
 export class PlatformChart extends Chart {
   readonly platformNamespace: string;
@@ -122,14 +129,25 @@ export class PlatformChart extends Chart {
 
   private api(p: Normalised, envFrom: IEnvFromSource[]): void {
     const labels = objectLabels('api', p.version);
-    addModel(this, 'api-service-account', new ServiceAccount({ metadata: { name: 'cairn-api', namespace: p.namespace, labels }, automountServiceAccountToken: false }));
+    if (p.apiServiceAccount === undefined) {
+      addModel(this, 'api-service-account', new ServiceAccount({ metadata: { name: 'cairn-api', namespace: p.namespace, labels }, automountServiceAccountToken: false }));
+    }
     const container = secureContainer({
       name: 'api',
       image: pinnedImage(p.registry, 'cairn-api', p.version),
       command: ['node', `${APP_DIR}/api.js`],
       resources: p.api.resources,
       scratch: SCRATCH,
-      extra: { envFrom, ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }], ...healthProbes() },
+      extra: {
+        envFrom,
+        // The api role: executions go to the executor Service over the internal API.
+        env: [
+          { name: 'CAIRN_ROLE', value: 'api' },
+          { name: 'CAIRN_EXECUTOR_URL', value: `http://cairn-executor.${p.namespace}.svc:${API_PORT}` },
+        ],
+        ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }],
+        ...healthProbes(),
+      },
     });
     // No `replicas` on the api Deployment: the autoscaler owns it (from api.replicas up), and a
     // re-apply must not reset a scaled-out api to the minimum.
@@ -189,7 +207,7 @@ export class PlatformChart extends Chart {
             metadata: { labels, annotations: podAnnotations(p.version, p.bundleSha256) },
             spec: {
               restartPolicy: 'Never',
-              serviceAccountName: 'cairn-api',
+              serviceAccountName: p.apiServiceAccount ?? 'cairn-api',
               automountServiceAccountToken: false,
               securityContext: podSecurityContext,
               containers: [container],
@@ -231,11 +249,31 @@ export class PlatformChart extends Chart {
       command: ['node', `${APP_DIR}/executor.js`],
       resources: p.executor.resources,
       scratch: SCRATCH,
-      // Until the api/executor split lands the executor bundle runs the whole platform, health
-      // endpoint included (services/executor-main.ts).
-      extra: { envFrom, ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }], ...healthProbes() },
+      // The executor role: the internal API and health on the same port, function code in runtime
+      // pods it creates in the runtime namespace (services/executor/sandbox/kubernetes/).
+      extra: {
+        envFrom,
+        env: [
+          { name: 'CAIRN_ROLE', value: 'executor' },
+          { name: 'CAIRN_API_URL', value: `http://cairn-api.${p.namespace}.svc:${API_PORT}` },
+          { name: 'CAIRN_SANDBOX', value: 'kubernetes' },
+          { name: 'CAIRN_K8S_NAMESPACE', value: p.runtimeNamespace },
+          { name: 'CAIRN_K8S_IMAGE_PYTHON3', value: pinnedImage(p.registry, 'cairn-runtime-python3', p.version) },
+          { name: 'CAIRN_K8S_IMAGE_NODEJS', value: pinnedImage(p.registry, 'cairn-runtime-nodejs', p.version) },
+        ],
+        ports: [{ name: 'http', containerPort: API_PORT, protocol: 'TCP' }],
+        ...healthProbes('/readyz'),
+      },
     });
     addModel(this, 'executor-deployment', this.deployment(p, 'executor', 'cairn-executor', p.executor.replicas, container, true));
+    addModel(
+      this,
+      'executor-service',
+      new Service({
+        metadata: { name: 'cairn-executor', namespace: p.namespace, labels },
+        spec: { type: 'ClusterIP', selector: selectorLabels('executor'), ports: [{ name: 'http', port: API_PORT, targetPort: 'http', protocol: 'TCP' }] },
+      }),
+    );
   }
 
   /**
@@ -258,6 +296,19 @@ export class PlatformChart extends Chart {
         spec: { podSelector: { matchLabels: selectorLabels('api') }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: API_PORT, protocol: 'TCP' }] }] },
       }),
     );
+    // The executor's internal API answers the api pods only (the kubelet's probes are not subject to policies).
+    addModel(
+      this,
+      'executor-ingress',
+      new NetworkPolicy({
+        metadata: { name: 'cairn-executor-ingress', namespace: p.namespace, labels },
+        spec: {
+          podSelector: { matchLabels: selectorLabels('executor') },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: [{ podSelector: { matchLabels: selectorLabels('api') } }], ports: [{ port: API_PORT, protocol: 'TCP' }] }],
+        },
+      }),
+    );
   }
 
   private deployment(p: Normalised, component: Component, name: string, replicas: number | undefined, container: IContainer, kubeApi: boolean): Deployment {
@@ -272,7 +323,7 @@ export class PlatformChart extends Chart {
         template: {
           metadata: { labels, annotations: podAnnotations(p.version, p.bundleSha256) },
           spec: {
-            serviceAccountName: name,
+            serviceAccountName: component === 'api' ? (p.apiServiceAccount ?? name) : name,
             // Only the executor talks to the Kubernetes API.
             automountServiceAccountToken: kubeApi,
             securityContext: podSecurityContext,
@@ -296,6 +347,7 @@ interface Normalised {
   executor: { replicas: number; resources: ContainerResources };
   env: Record<string, string>;
   secretEnv: Record<string, string>;
+  apiServiceAccount: string | undefined;
 }
 
 /** Applies the documented defaults once and collects every problem into one error. */
@@ -315,6 +367,7 @@ function normalise(props: PlatformChartProps): Normalised {
     executor: { replicas: props.executor?.replicas ?? 1, resources: props.executor?.resources ?? DEFAULT_EXECUTOR_RESOURCES },
     env: props.env ?? {},
     secretEnv: props.secretEnv ?? {},
+    apiServiceAccount: props.apiServiceAccount,
   };
   const problems: string[] = [];
   checkVersion(problems, 'version', n.version);
@@ -322,6 +375,7 @@ function normalise(props: PlatformChartProps): Normalised {
   if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(n.registry)) problems.push(`registry "${n.registry}": expected a registry path such as registry.example.com/cairn`);
   checkDnsLabel(problems, 'namespace', n.namespace);
   checkDnsLabel(problems, 'runtimeNamespace', n.runtimeNamespace);
+  if (n.apiServiceAccount !== undefined) checkDnsLabel(problems, 'apiServiceAccount', n.apiServiceAccount);
   if (n.namespace === n.runtimeNamespace) problems.push(`runtimeNamespace "${n.runtimeNamespace}": must differ from namespace, runtime pods are fenced off from the platform`);
   if (!Number.isInteger(n.api.replicas) || n.api.replicas < 1) problems.push(`api.replicas ${n.api.replicas}: expected an integer ≥ 1`);
   if (!Number.isInteger(n.api.maxReplicas) || n.api.maxReplicas < n.api.replicas) problems.push(`api.maxReplicas ${n.api.maxReplicas}: expected an integer ≥ api.replicas (${n.api.replicas})`);
@@ -332,6 +386,7 @@ function normalise(props: PlatformChartProps): Normalised {
     if (SECRET_SETTINGS.includes(key)) problems.push(`env.${key}: a secret; pass it in secretEnv so it lands in the Secret, not the ConfigMap`);
     if (key === 'CAIRN_VERSION') problems.push(`env.${key}: the version is stamped in the bundle the image holds; a setting here could only contradict it`);
     if (key in FIXED_ENV) problems.push(`env.${key}: set by the chart (${FIXED_ENV[key]}) to match the pod spec`);
+    if (key in PER_DEPLOYMENT_ENV) problems.push(`env.${key}: set by the chart per Deployment (${PER_DEPLOYMENT_ENV[key]})`);
   }
   for (const key of Object.keys(n.secretEnv)) if (!key.startsWith('CAIRN_')) problems.push(`secretEnv.${key}: only CAIRN_* settings are read by the services`);
   checkProblems('PlatformChart', problems);
@@ -346,17 +401,27 @@ const FIXED_ENV: Record<string, string> = {
   CAIRN_RUNTIME_DIR: `${APP_DIR}/functions-runtime`,
 };
 
+/** Settings the chart sets per Deployment (container `env`, which wins over the ConfigMap). */
+const PER_DEPLOYMENT_ENV: Record<string, string> = {
+  CAIRN_ROLE: 'api or executor',
+  CAIRN_EXECUTOR_URL: 'the cairn-executor Service',
+  CAIRN_API_URL: 'the cairn-api Service',
+  CAIRN_SANDBOX: 'kubernetes',
+  CAIRN_K8S_NAMESPACE: 'runtimeNamespace',
+};
+
 function platformEnv(p: Normalised): Record<string, string> {
   return { ...p.env, ...FIXED_ENV };
 }
 
-function healthProbes(): Pick<IContainer, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+/** Liveness on /healthz; readiness on `readyPath` (the executor's /readyz fails while it starts or stops). */
+function healthProbes(readyPath = '/healthz'): Pick<IContainer, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
   const get = { httpGet: { path: '/healthz', port: 'http' } };
   const probe = (periodSeconds: number, failureThreshold: number): IProbe => ({ ...get, periodSeconds, failureThreshold, timeoutSeconds: 2 });
   return {
     // The first start creates the embedded database when there is no PostgreSQL: give it a minute.
     startupProbe: probe(2, 30),
-    readinessProbe: probe(5, 2),
+    readinessProbe: { ...probe(5, 2), httpGet: { path: readyPath, port: 'http' } },
     livenessProbe: probe(10, 3),
   };
 }

@@ -1,7 +1,8 @@
 // Entry of the Pulumi program (Pulumi.yaml `main`). A stack is one environment, chosen by the
-// `cairn:kind` config. Built so far: `existing-cluster` (the platform on a cluster the operator
-// already runs) and `tenant` (a tenant's guard rails on the cluster of such a stack). The
-// OpenStack cloud kind is still to come (issue 4).
+// `cairn:kind` config: `cloud` (Cairn as an OpenStack cloud service: network, Magnum cluster,
+// Swift, database, Keystone catalog, and the platform on it), `existing-cluster` (the platform on
+// a cluster the operator already runs) and `tenant` (a tenant's guard rails on the cluster of
+// such a stack, plus its Keystone project, user, credential and quotas on a cloud stack).
 //
 // The components live in their own modules so tests import them after `setMocks`; this file only
 // reads the stack's config and wires them.
@@ -10,10 +11,12 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import type { BundleManifest } from '../bundle/build';
 import { ExistingCluster } from './existing-cluster';
+import { OpenStackCloud } from './openstack-cloud';
 import { CairnPlatform } from './platform';
+import { cloudArgs, tenantArgs } from './stack-config';
 import { CairnTenant } from './tenant';
 
-const KINDS = ['existing-cluster', 'tenant'] as const;
+const KINDS = ['cloud', 'existing-cluster', 'tenant'] as const;
 
 function readBundleManifest(): BundleManifest {
   const file = path.join(__dirname, '..', '..', 'dist', 'manifest.json');
@@ -30,7 +33,7 @@ if (!(KINDS as readonly string[]).includes(kind)) {
 const manifest = readBundleManifest();
 
 /** The platform on a cluster the operator runs; its kubeconfig output feeds the tenant stacks. */
-function existingClusterStack(): Record<string, pulumi.Output<string>> {
+function existingClusterStack(): Record<string, pulumi.Output<unknown>> {
   const cluster = new ExistingCluster('cluster', { kubeconfig: config.requireSecret('kubeconfig'), context: config.get('kubeContext') });
   const platform = new CairnPlatform('cairn', {
     provider: cluster.provider,
@@ -43,14 +46,41 @@ function existingClusterStack(): Record<string, pulumi.Output<string>> {
   return { version: platform.version, namespace: platform.namespace, migrationJobName: platform.migrationJobName, kubeconfig: cluster.kubeconfig };
 }
 
-/** One tenant's environment on the cluster of the stack named by `cairn:cloudStack`. */
-function tenantStack(): Record<string, pulumi.Output<string>> {
-  const tenant = new CairnTenant('tenant', { tenant: config.require('tenant'), version: manifest.version, cloudStack: config.require('cloudStack') });
-  return { version: pulumi.output(manifest.version), namespace: tenant.namespace };
+/** Cairn as an OpenStack cloud service; its kubeconfig, authUrl and region outputs feed the tenant stacks. */
+function cloudStack(): Record<string, pulumi.Output<unknown>> {
+  const args = cloudArgs(config, manifest);
+  const cloud = new OpenStackCloud('cloud', args);
+  return {
+    version: cloud.platform.version,
+    namespace: cloud.platform.namespace,
+    migrationJobName: cloud.platform.migrationJobName,
+    kubeconfig: cloud.kubeconfig,
+    authUrl: pulumi.output(args.authUrl),
+    region: pulumi.output(args.region ?? 'RegionOne'),
+    swiftAccount: cloud.swiftAccount,
+  };
 }
 
-const outputs = kind === 'tenant' ? tenantStack() : existingClusterStack();
+/** One tenant's environment on the cluster of the stack named by `cairn:cloudStack`. */
+function tenantStack(): Record<string, pulumi.Output<unknown>> {
+  const tenant = new CairnTenant('tenant', tenantArgs(config, manifest.version));
+  return {
+    version: pulumi.output(manifest.version),
+    namespace: tenant.namespace,
+    ...(tenant.identity
+      ? { openrc: tenant.identity.openrc, applicationCredentialSecret: tenant.identity.applicationCredentialSecret, storageAccount: tenant.identity.storageAccount }
+      : {}),
+  };
+}
+
+const outputs = kind === 'tenant' ? tenantStack() : kind === 'cloud' ? cloudStack() : existingClusterStack();
 export const version = outputs.version;
 export const namespace = outputs.namespace;
 export const migrationJobName = outputs.migrationJobName;
 export const kubeconfig = outputs.kubeconfig;
+export const authUrl = outputs.authUrl;
+export const region = outputs.region;
+export const swiftAccount = outputs.swiftAccount;
+export const openrc = outputs.openrc;
+export const applicationCredentialSecret = outputs.applicationCredentialSecret;
+export const storageAccount = outputs.storageAccount;

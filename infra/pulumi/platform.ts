@@ -4,6 +4,7 @@
 // completed (the Kubernetes provider waits for a Job to complete).
 import type * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
 import { createCairnApp, type CairnAppProps } from '../k8s/app';
 import type { ManifestObject } from '../k8s/schemas';
 import { createKubeObject } from './kube-object';
@@ -19,7 +20,10 @@ export interface CairnPlatformArgs {
   registry: string;
   /** Non-secret CAIRN_* settings. @default none */
   env?: Record<string, string>;
-  /** Secret CAIRN_* settings (database URL, passwords); stored as secrets in the state. @default none */
+  /**
+   * Secret CAIRN_* settings (database URL, passwords); stored as secrets in the state. @default none;
+   * CAIRN_INTERNAL_TOKEN (the api ⇄ executor secret) is generated when not given.
+   */
   secretEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Further settings of the charts. @default the charts' defaults */
   charts?: Pick<CairnAppProps, 'platform' | 'runtimePools'>;
@@ -37,6 +41,12 @@ export class CairnPlatform extends pulumi.ComponentResource {
     const objects = synthesize(args);
     const { platform } = objects;
 
+    // The api and the executor refuse to start without their shared secret: generate it once.
+    const internalToken = new random.RandomPassword(`${name}-internal-token`, { length: 48, special: false }, { parent: this });
+    const secretEnv = pulumi
+      .all([pulumi.output(args.secretEnv ?? {}), internalToken.result])
+      .apply(([given, token]) => ({ CAIRN_INTERNAL_TOKEN: token, ...given }));
+
     const created = new Map<string, pulumi.CustomResource>();
     const child = (obj: ManifestObject, dependsOn: pulumi.Resource[], override?: Record<string, unknown>, extra: pulumi.CustomResourceOptions = {}) => {
       const r = createKubeObject(name, obj, { parent: this, provider: args.provider, dependsOn, ...extra }, override);
@@ -53,7 +63,7 @@ export class CairnPlatform extends pulumi.ComponentResource {
     const workloadKinds = ['Deployment', 'Job', 'HorizontalPodAutoscaler'];
     for (const obj of objects.all.filter((o) => o.kind !== 'Namespace' && !workloadKinds.includes(o.kind))) {
       if (obj.kind === 'Secret' && obj.metadata.name === 'cairn-secret') {
-        child(obj, inNamespace(obj), { stringData: pulumi.secret(args.secretEnv ?? {}) }, { additionalSecretOutputs: ['data', 'stringData'] });
+        child(obj, inNamespace(obj), { stringData: pulumi.secret(secretEnv) }, { additionalSecretOutputs: ['data', 'stringData'] });
       } else {
         child(obj, inNamespace(obj));
       }

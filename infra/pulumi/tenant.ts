@@ -1,13 +1,16 @@
 // A tenant environment on the cluster of a cloud stack: the tenant's guard rails (namespace with
 // Pod Security `restricted`, ResourceQuota, LimitRange, default-deny NetworkPolicy), deployed
 // with a provider built from the cloud stack's kubeconfig, read through a StackReference so a
-// tenant stack never holds cluster credentials of its own.
+// tenant stack never holds cluster credentials of its own. On an OpenStack cloud stack the tenant
+// also gets its Keystone project, user, application credential, quotas and storage account
+// (TenantIdentity), authenticating against the cloud stack's `authUrl` in its `region`.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
 import type { ManifestObject } from '../k8s/schemas';
 import { TenantChart, type TenantQuota } from '../k8s/tenant-chart';
 import { createKubeObject } from './kube-object';
+import { TenantIdentity, type TenantIdentityArgs } from './tenant-identity';
 
 export interface CairnTenantArgs {
   /** Tenant name, a DNS label: the namespace is `cairn-tenant-<tenant>`. */
@@ -18,6 +21,8 @@ export interface CairnTenantArgs {
   cloudStack: string;
   /** @default TenantChart's defaults */
   quota?: TenantQuota;
+  /** The tenant's Keystone resources; only on a cloud stack (it exports `authUrl` and `region`). @default none */
+  identity?: Omit<TenantIdentityArgs, 'tenant' | 'authUrl' | 'region'>;
 }
 
 export class CairnTenant extends pulumi.ComponentResource {
@@ -25,6 +30,8 @@ export class CairnTenant extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   /** The Kubernetes resources, by `Kind/name`. */
   readonly resources: ReadonlyMap<string, pulumi.CustomResource>;
+  /** The Keystone side, when `identity` is given. */
+  readonly identity: TenantIdentity | undefined;
 
   constructor(name: string, args: CairnTenantArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cairn:kubernetes:Tenant', name, {}, opts);
@@ -48,8 +55,16 @@ export class CairnTenant extends pulumi.ComponentResource {
       created.set(`${obj.kind}/${obj.metadata.name}`, createKubeObject(name, obj, { parent: this, provider: this.provider, dependsOn: [namespace] }));
     }
 
+    this.identity = args.identity
+      ? new TenantIdentity(
+          `${name}-identity`,
+          { ...args.identity, tenant: args.tenant, authUrl: cloud.requireOutput('authUrl') as pulumi.Output<string>, region: cloud.requireOutput('region') as pulumi.Output<string> },
+          { parent: this },
+        )
+      : undefined;
+
     this.resources = created;
     this.namespace = pulumi.output(chart.tenantNamespace);
-    this.registerOutputs({ namespace: this.namespace });
+    this.registerOutputs({ namespace: this.namespace, ...(this.identity ? { openrc: this.identity.openrc } : {}) });
   }
 }

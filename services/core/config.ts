@@ -32,6 +32,13 @@ export interface Config {
     demoPassword: string | undefined;
     /** Token lifetime. @default 86400 s (Keystone's and tempauth's default) */
     tokenTtlSeconds: number;
+    /**
+     * Roles whose holders own their project's storage account (Swift keystoneauth's
+     * `operator_roles`); a project user without one is an ordinary user there, let in only by
+     * ACLs (tempauth's non-`.admin` user). CAIRN_STORAGE_OPERATOR_ROLES, comma-separated.
+     * @default admin,member
+     */
+    storageOperatorRoles: string[];
   };
   /** Where object bytes live (CAIRN_OBJECT_STORE). @default fs */
   objectStore: ObjectStoreConfig;
@@ -88,6 +95,22 @@ export interface Config {
      *  read-only in every sandbox. @default <repository>/functions-runtime */
     runtimeDir: string;
   };
+  /** Which parts this process runs (CAIRN_ROLE): `all` is api + executor in one process (`npm start`);
+   *  `api` and `executor` are the two halves of the distributed mode. @default all */
+  role: 'all' | 'api' | 'executor';
+  /** The api ⇄ executor internal HTTP API (distributed mode). */
+  internal: {
+    /** Shared secret both sides send and check (CAIRN_INTERNAL_TOKEN); required for the api and executor roles. */
+    token: string | undefined;
+    /** Where the api reaches the executor (CAIRN_EXECUTOR_URL); required for the api role. */
+    executorUrl: string | undefined;
+    /** Where the executor reaches the api (CAIRN_API_URL): function packages, the sandboxes' API forwarder; required for the executor role. */
+    apiUrl: string | undefined;
+    /** Longest wait for the executor's answer beyond the function's own timeout. @default 30 s */
+    marginSeconds: number;
+  };
+  /** Where package functions run (CAIRN_SANDBOX). @default bwrap */
+  sandbox: SandboxConfig;
   /** Code next to the data: ZeroCloud jobs and storlets (one sandbox per node or call). */
   runs: {
     /** Wall-clock limit of a whole ZeroCloud job. @default 10 s (ZeroCloud's `zerovm_timeout`) */
@@ -96,7 +119,24 @@ export interface Config {
     storletTimeoutSeconds: number;
     /** Memory per sandbox. @default 256 MiB */
     memoryBytes: number;
+    /** Warm storlet workers kept at most (CAIRN_STORLET_WORKERS); 0 runs every call cold. @default 8 */
+    storletWorkers: number;
+    /** Idle seconds before a warm storlet worker exits (CAIRN_STORLET_IDLE_SECONDS). @default 300 (Storlets' daemons) */
+    storletIdleSeconds: number;
   };
+}
+
+/** The roles a deployment knows (services/core/identity/store.ts ROLES). */
+const KNOWN_ROLES = ['admin', 'member'];
+
+function operatorRoles(raw: string, problems: string[]): string[] {
+  const roles = raw.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = roles.filter((r) => !KNOWN_ROLES.includes(r));
+  if (roles.length === 0 || unknown.length) {
+    problems.push(`CAIRN_STORAGE_OPERATOR_ROLES=${raw}: expected a comma-separated list of ${KNOWN_ROLES.join(', ')}`);
+    return ['admin', 'member'];
+  }
+  return roles;
 }
 
 export class ConfigError extends Error {
@@ -151,6 +191,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
       adminPassword: opt('CAIRN_ADMIN_PASSWORD'),
       demoPassword: opt('CAIRN_DEMO_PASSWORD'),
       tokenTtlSeconds: int('CAIRN_TOKEN_TTL', 86400, 60, 30 * 86400),
+      storageOperatorRoles: operatorRoles(str('CAIRN_STORAGE_OPERATOR_ROLES', 'admin,member'), problems),
     },
     objectStore,
     limits: {
@@ -180,14 +221,101 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
       idleSeconds: int('CAIRN_IDLE_SECONDS', 600, 1),
       runtimeDir: path.resolve(str('CAIRN_RUNTIME_DIR', path.join(__dirname, '..', '..', 'functions-runtime'))),
     },
+    role: roleOf(str('CAIRN_ROLE', 'all'), problems),
+    internal: {
+      token: opt('CAIRN_INTERNAL_TOKEN'),
+      executorUrl: opt('CAIRN_EXECUTOR_URL')?.replace(/\/+$/, ''),
+      apiUrl: opt('CAIRN_API_URL')?.replace(/\/+$/, ''),
+      marginSeconds: int('CAIRN_INTERNAL_MARGIN', 30, 1, 600),
+    },
+    sandbox: sandboxConfig(str, opt, problems),
     runs: {
       zerocloudTimeoutSeconds: int('CAIRN_ZEROCLOUD_TIMEOUT', 10, 1, 3600),
       storletTimeoutSeconds: int('CAIRN_STORLET_TIMEOUT', 40, 1, 3600),
       memoryBytes: int('CAIRN_RUN_MEMORY_BYTES', 256 * MiB, 32 * MiB),
+      storletWorkers: int('CAIRN_STORLET_WORKERS', 8, 0, 1024),
+      storletIdleSeconds: int('CAIRN_STORLET_IDLE_SECONDS', 300, 1, 86400),
     },
   };
+  checkRole(config, problems);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function roleOf(raw: string, problems: string[]): Config['role'] {
+  if (raw === 'all' || raw === 'api' || raw === 'executor') return raw;
+  problems.push(`CAIRN_ROLE=${raw}: expected all, api or executor`);
+  return 'all';
+}
+
+/** The split roles cannot work without their peer's address and the shared secret. */
+function checkRole(c: Config, problems: string[]): void {
+  const { role, internal } = c;
+  if (c.sandbox.backend === 'kubernetes' && role !== 'executor') problems.push('CAIRN_SANDBOX=kubernetes needs CAIRN_ROLE=executor: runtime pods are created by the executor service of the distributed mode');
+  if (role === 'all') return;
+  if (!internal.token) problems.push(`CAIRN_INTERNAL_TOKEN is required when CAIRN_ROLE=${role}: the same long random string for the api and the executor (the chart reads it from the cairn-secret Secret)`);
+  else if (internal.token.length < 16) problems.push('CAIRN_INTERNAL_TOKEN: expected at least 16 characters');
+  const url = (name: string, v: string | undefined, needed: boolean): void => {
+    if (v === undefined) {
+      if (needed) problems.push(`${name} is required when CAIRN_ROLE=${role}`);
+    } else if (!/^http:\/\/[^/]+$/.test(v)) problems.push(`${name}=${v}: expected http://host:port (cluster-internal, no path)`);
+  };
+  url('CAIRN_EXECUTOR_URL', internal.executorUrl, role === 'api');
+  url('CAIRN_API_URL', internal.apiUrl, role === 'executor');
+}
+
+/** `bwrap`: local bubblewrap sandboxes (default). `kubernetes`: runtime pods the executor creates. */
+export type SandboxConfig =
+  | { backend: 'bwrap' }
+  | {
+      backend: 'kubernetes';
+      /** Namespace of the runtime pods (CAIRN_K8S_NAMESPACE). @default cairn-runtimes */
+      namespace: string;
+      /** Kubernetes API server URL (CAIRN_K8S_API_URL), e.g. a `kubectl proxy`; unset means the
+       *  in-cluster service account (or ~/.kube/config outside a cluster). */
+      apiUrl: string | undefined;
+      /** Images of the runtime pods, pinned, by runtime (CAIRN_K8S_IMAGE_PYTHON3, CAIRN_K8S_IMAGE_NODEJS). */
+      images: { python3: string; nodejs: string };
+      /** Where the runtime image keeps functions-runtime/. @default /opt/cairn/functions-runtime */
+      imageRuntimeDir: string;
+      /** The pods' control port (CAIRN_K8S_CONTROL_PORT). @default 9090 (the runtime-pool chart's RUNTIME_PORT) */
+      controlPort: number;
+      /** Longest wait for a new pod to become ready. @default 120 s */
+      podStartSeconds: number;
+    };
+
+function sandboxConfig(
+  str: (name: string, def: string) => string,
+  opt: (name: string) => string | undefined,
+  problems: string[],
+): SandboxConfig {
+  const backend = str('CAIRN_SANDBOX', 'bwrap');
+  if (backend === 'bwrap') return { backend };
+  if (backend !== 'kubernetes') {
+    problems.push(`CAIRN_SANDBOX=${backend}: expected bwrap or kubernetes`);
+    return { backend: 'bwrap' };
+  }
+  const apiUrl = opt('CAIRN_K8S_API_URL')?.replace(/\/+$/, '');
+  if (apiUrl && !/^https?:\/\/[^/]+/.test(apiUrl)) problems.push(`CAIRN_K8S_API_URL=${apiUrl}: expected http(s)://host[:port]`);
+  const image = (name: string): string => {
+    const v = opt(name);
+    if (!v) problems.push(`${name} is required when CAIRN_SANDBOX=kubernetes (the runtime's image, pinned to the platform version)`);
+    return v ?? '';
+  };
+  const images = { python3: image('CAIRN_K8S_IMAGE_PYTHON3'), nodejs: image('CAIRN_K8S_IMAGE_NODEJS') };
+  const port = Number(str('CAIRN_K8S_CONTROL_PORT', '9090'));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`CAIRN_K8S_CONTROL_PORT=${port}: expected a port number`);
+  const start = Number(str('CAIRN_K8S_POD_START_SECONDS', '120'));
+  if (!Number.isInteger(start) || start < 1) problems.push(`CAIRN_K8S_POD_START_SECONDS=${start}: expected a positive integer`);
+  return {
+    backend,
+    namespace: str('CAIRN_K8S_NAMESPACE', 'cairn-runtimes'),
+    apiUrl,
+    images,
+    imageRuntimeDir: str('CAIRN_K8S_IMAGE_RUNTIME_DIR', '/opt/cairn/functions-runtime'),
+    controlPort: port,
+    podStartSeconds: start,
+  };
 }
 
 function readPackageVersion(): string {
@@ -203,8 +331,8 @@ export function publicBaseUrl(config: Config, boundPort: number): string {
 
 /**
  * `fs`: files under the data directory with the listing index in the database (the default).
- * `swift`: a real Swift upstream; Cairn account `X` is the upstream account `<accountPrefix>X`,
- * reached with a reseller-admin credential. `s3`: object bytes in one S3 bucket, the listing index
+ * `swift`: a real Swift upstream; Cairn account `AUTH_<p>` is the upstream account
+ * `<accountPrefix><p>` (others: objectstore/swift-names.ts), reached with a reseller-admin credential. `s3`: object bytes in one S3 bucket, the listing index
  * in the database.
  */
 export type ObjectStoreConfig =

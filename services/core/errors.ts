@@ -81,11 +81,14 @@ export const ERROR_CATALOG = {
 
   // --- executor
   'executor.stopped': { status: 503, message: 'The executor is stopped; retry later.' },
+  'executor.unavailable': { status: 503, message: 'The executor cannot be reached ({reason}); retry later.' },
+  'executor.protocol': { status: 502, message: 'The executor gave an unexpected answer: {reason}' },
+  'internal.unauthorized': { status: 401, message: 'The internal API needs the shared internal token (CAIRN_INTERNAL_TOKEN).' },
 
   // --- storage (Swift API and object store; the message is the body Swift itself sends)
   'storage.invalid_name': { status: 412, message: 'Invalid UTF8 or contains NULL' },
   'storage.name_too_long': { status: 400, message: '{kind} name length of {length} longer than {max}' },
-  'storage.bad_path': { status: 400, message: 'Invalid path: {path}' },
+  'storage.bad_path': { status: 412, message: 'Bad URL' },
   'storage.metadata_name_empty': { status: 400, message: 'Metadata name cannot be empty' },
   'storage.metadata_not_utf8': { status: 400, message: 'Metadata must be valid UTF-8' },
   'storage.metadata_name_too_long': { status: 400, message: 'Metadata name too long: {header}' },
@@ -106,6 +109,8 @@ export const ERROR_CATALOG = {
   'storage.object_not_found': { status: 404, message: 'The resource could not be found.' },
   'storage.container_not_empty': { status: 409, message: 'There was a conflict when trying to complete your request.' },
   'storage.precondition_failed': { status: 412, message: 'A precondition for this request was not met.' },
+  'storage.bad_storage_policy': { status: 400, message: "Invalid X-Storage-Policy '{name}'" },
+  'storage.if_none_match_unsupported': { status: 400, message: 'If-None-Match only supports *' },
   'storage.range_not_satisfiable': { status: 416, message: 'The Range requested is not available.' },
   'storage.method_not_allowed': { status: 405, message: 'The method is not allowed for this resource.' },
   'storage.not_implemented': { status: 501, message: '{feature} is not supported by this deployment yet.' },
@@ -117,11 +122,15 @@ export const ERROR_CATALOG = {
   'storage.bad_manifest_header': { status: 400, message: 'X-Object-Manifest must be in the format container/prefix' },
   'storage.slo_invalid': { status: 400, message: '{reason}' },
   'storage.slo_segment_errors': { status: 400, message: 'Errors:\n{errors}' },
+  'storage.slo_segment_forbidden': { status: 409, message: 'Segments of this large object in container {container} cannot be read by this request.' },
   'storage.slo_too_large': { status: 413, message: 'Manifest File > {max} bytes' },
   'storage.bulk_too_many': { status: 413, message: 'Maximum Bulk Deletes: {max} per request' },
   'storage.bulk_bad_request': { status: 400, message: 'Invalid bulk delete request: {reason}' },
   'storage.bad_acl': { status: 400, message: '{header} is not valid: {reason}' },
   'storage.tempurl_invalid': { status: 401, message: 'Temp URL invalid' },
+  'storage.tempurl_header_not_allowed': { status: 400, message: "The header '{header}' is not allowed in this tempurl" },
+  'storage.upstream_unavailable': { status: 503, message: 'The object store upstream is unavailable: {reason}' },
+  'storage.upstream_refused': { status: 502, message: 'The object store upstream refused Cairn\'s request: {reason}' },
 
   // --- zerocloud / storlets (code next to the data; ZeroCloud's and Storlets' own texts where they had one)
   'zerocloud.method_not_allowed': { status: 501, message: 'The job controller accepts only POST, not {method}.' },

@@ -75,4 +75,62 @@ export interface RunExecutor {
   /** A scratch directory for one job's staged devices; removed by `release`. */
   workDir(label: string): Promise<string>;
   release(dir: string): Promise<void>;
+  /**
+   * A warm storlet worker for this exact storlet version, started if needed; undefined when warm
+   * workers are off or every slot is busy (the caller then runs the call cold).
+   */
+  storletWorker?(spec: StorletWorkerSpec): Promise<StorletWorkerLease | undefined>;
+}
+
+/** Which storlet a warm worker serves and how it is started. */
+export interface StorletWorkerSpec {
+  /** Workers are never shared across accounts. */
+  account: string;
+  /** Everything that makes one storlet version: name, ETag, timestamp, language, dependency versions. */
+  version: string;
+  /** The interpreter and the shim in serving mode (functions-runtime/storlets/). */
+  program: string;
+  args: string[];
+  /** Extra read-only binds (a Node.js outside /usr). */
+  devices: DeviceBinding[];
+  /** Fills the worker's code directory, mounted read-only at /storlet; called once per worker. */
+  stageCode(dir: string): Promise<void>;
+  memoryBytes: number;
+  processes: number;
+}
+
+/** One call's request, as the serving shim reads it (paths are inside the sandbox). */
+export interface StorletCall {
+  input: string;
+  /** Inclusive byte ranges of `input` to feed, one after the other. */
+  ranges?: [number, number][];
+  meta: Record<string, string>;
+  params: Record<string, string>;
+  extras: { path: string; meta: Record<string, string> }[];
+}
+
+/** What a warm call produced; `code` follows the shims' exit codes (0 done, 1 raised, 3 no metadata). */
+export interface StorletCallResult {
+  status: RunStatus;
+  code: number | null;
+  detail?: string;
+  /** The output metadata exactly as the storlet set it (JSON text); undefined when never set. */
+  metadata?: Buffer;
+  log: Buffer;
+  stderr: Buffer;
+  outputBytes: number;
+  /** The output, when small enough to stay in memory; undefined when it was written to `outPath`. */
+  output?: Buffer[];
+}
+
+/** A worker held for one call; `release` clears its inbox and returns it (or discards it). */
+export interface StorletWorkerLease {
+  /** Host directory bound read-only at `sandboxInbox`; the caller stages inputs here. */
+  inbox: string;
+  sandboxInbox: string;
+  /** Host file (unique to this lease, outside the worker) receiving a large output; the caller removes it. */
+  spillPath: string;
+  /** Runs the call; a large output is written to `spillPath`, a small one kept in memory. */
+  call(call: StorletCall, opts: { timeoutMs: number; maxOutputBytes: number }): Promise<StorletCallResult>;
+  release(): Promise<void>;
 }

@@ -186,8 +186,8 @@ export class ExecutionService {
     try {
       result = await this.execute({ id, function_id: e.functionId, function_version: e.functionVersion, project_id: e.projectId, user_id: e.userId }, e.input, fn, callerToken);
     } catch (err) {
-      // Back-pressure (429) is an answer, not an execution: take the record back.
-      if (isCairnError(err) && err.code === 'execution.queue_full') {
+      // Back-pressure (429) and an unreachable executor (503) are answers, not executions: take the record back.
+      if (isRefusal(err)) {
         await recorded;
         await this.deps.db.query(
           `WITH uncounted AS (UPDATE functions SET count = count - 1 WHERE id = $2) DELETE FROM executions WHERE id = $1`,
@@ -229,7 +229,7 @@ export class ExecutionService {
         caller: { token, projectId: row.project_id, userId: row.user_id ?? '', region: this.deps.region },
       });
     } catch (err) {
-      if (isCairnError(err) && err.code === 'execution.queue_full') throw err;
+      if (isRefusal(err)) throw err;
       console.error(`[executions] ${row.id} could not run:`, err);
       const reason = isCairnError(err) ? err.message : (err as Error).message;
       return { status: 'error', output: RUN_MESSAGES.failed, duration: 0, log: `Execution ${row.id} could not run: ${reason}\n`, warm: false };
@@ -263,8 +263,8 @@ export class ExecutionService {
           const p = this.execute(row, inputOf(row))
             .then((result) => this.finish(row.id, result))
             .catch(async (err) => {
-              // The executor's queue is full: hand the execution back to the queue for a later claim.
-              if (isCairnError(err) && err.code === 'execution.queue_full') {
+              // The executor's queue is full or it is away: hand the execution back to the queue for a later claim.
+              if (isRefusal(err)) {
                 await this.deps.db.query('UPDATE executions SET claimed_by = NULL, claimed_at = NULL WHERE id = $1', [row.id]).catch(() => undefined);
               } else console.error(`[executions] async ${row.id} failed to finish:`, err);
             })
@@ -321,6 +321,11 @@ export class ExecutionService {
     if (rows.length) console.warn(`[executions] settled ${rows.length} execution(s) interrupted by a stopped executor`);
     return rows.length;
   }
+}
+
+/** The executor declined the run before it started (busy, or unreachable in the distributed mode): retry later. */
+function isRefusal(err: unknown): boolean {
+  return isCairnError(err) && (err.code === 'execution.queue_full' || err.code === 'executor.unavailable');
 }
 
 /** Rebuilds the runtime input of a queued execution from its stored text (spec §4.6). */

@@ -79,7 +79,8 @@ describe('bundle', () => {
       server.kill('SIGTERM');
     }
     const { code, output } = await done;
-    expect(output).toContain(`cairn-api ${version} listening`);
+    // The start line names the role since the api/executor split: `cairn-api <version> (…) listening`.
+    expect(output).toMatch(new RegExp(`cairn-api ${version.replace(/\./g, '\\.')} .*listening`));
     expect(code).toBe(0);
   }, 60_000);
 });

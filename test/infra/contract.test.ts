@@ -1,7 +1,8 @@
 // The contract between the manifests and the services: every workload's environment in the
 // synthesized manifests is accepted by the services' configuration schema (loadConfig), and the
 // bundle run with the migration Job's command and then each Deployment's command, with that
-// environment (hosts pointed at loopback, the embedded database), serves its health endpoint.
+// environment (hosts pointed at loopback, the embedded database), serves its health endpoint,
+// and the api and executor Deployments, started apart, run a function execution together.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,8 +14,18 @@ import { podSpecOf } from '../../infra/policy/workloads';
 import { loadConfig } from '../../services/core/config';
 import { allObjects, BUNDLE_SHA256, find, scenario } from './scenario';
 import { collectOutput as collect, freePort, waitForUrl as waitFor } from '../helpers/process';
+import { makeZip } from '../helpers/zip';
 
-const objects = allObjects(scenario({ platform: { env: { CAIRN_REGION: 'RegionTwo', CAIRN_PUBLIC_URL: 'https://cairn.example.com' } } }));
+const ADMIN_PASSWORD = 'contract-admin-password';
+const objects = allObjects(
+  scenario({
+    platform: {
+      env: { CAIRN_REGION: 'RegionTwo', CAIRN_PUBLIC_URL: 'https://cairn.example.com' },
+      // What the operator (or Pulumi/CDK) puts in the Secret.
+      secretEnv: { CAIRN_INTERNAL_TOKEN: 'contract-test-internal-token-0123', CAIRN_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    },
+  }),
+);
 const platformWorkloads = objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'Job') && o.metadata.namespace === 'cairn');
 
 interface Container {
@@ -71,14 +82,25 @@ describe('manifests ↔ services contract', () => {
     }, 30_000);
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    /** The container's command with the image's /app pointed at the built bundle, its environment pointed at loopback and a local data dir. */
-    async function start(workload: ManifestObject, dataDir: string): Promise<{ child: ChildProcess; port: number; done: Promise<{ code: number | null; output: string }> }> {
+    /**
+     * The container's command with the image's /app pointed at the built bundle, its environment
+     * pointed at loopback and a local data dir; cluster Service URLs become the loopback ports of
+     * the other processes (`peers`).
+     */
+    async function start(workload: ManifestObject, dataDir: string, port?: number, peers: Record<string, number> = {}): Promise<{ child: ChildProcess; port: number; done: Promise<{ code: number | null; output: string }> }> {
       const [container] = containersOf(workload);
       const [program, ...args] = (container.command ?? []).map((a) => a.replace(APP_DIR, path.join(tmp, 'app')));
       expect(program).toBe('node');
-      const port = await freePort();
+      port ??= await freePort();
+      const manifestEnv = environmentOf(workload, container);
+      for (const [k, v] of Object.entries(manifestEnv)) {
+        const m = /^http:\/\/(cairn-[a-z]+)\.cairn\.svc:\d+$/.exec(v);
+        if (m) manifestEnv[k] = `http://127.0.0.1:${peers[m[1]]}`;
+      }
       const env = {
-        ...environmentOf(workload, container),
+        ...manifestEnv,
+        // No Kubernetes API here: the executor runs its sandboxes with bubblewrap.
+        ...(manifestEnv.CAIRN_SANDBOX ? { CAIRN_SANDBOX: 'bwrap' } : {}),
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         CAIRN_HOST: '127.0.0.1',
         CAIRN_PORT: String(port),
@@ -101,21 +123,25 @@ describe('manifests ↔ services contract', () => {
       expect(migration.code).toBe(0);
 
       const deployments = platformWorkloads.filter((w) => w.kind === 'Deployment');
+      // Each Deployment's Service, on a loopback port of its own.
+      const peers: Record<string, number> = {};
+      for (const d of deployments) peers[d.metadata.name] = await freePort();
       const started = await Promise.all(
         deployments.map(async (d) => {
-          // Each Deployment gets its own copy of the migrated database, as pods would share one PostgreSQL.
+          // Each Deployment gets its own data directory; the api's holds the migrated database.
           const dataDir = path.join(tmp, `data-${d.metadata.name}`);
           fs.cpSync(template, dataDir, { recursive: true });
-          return { d, ...(await start(d, dataDir)) };
+          return { d, ...(await start(d, dataDir, peers[d.metadata.name], peers)) };
         }),
       );
       try {
         for (const { d, port } of started) {
           const probePath = containersOf(d)[0].readinessProbe?.httpGet?.path;
-          expect(probePath).toBe('/healthz');
+          expect(probePath).toBe(d.metadata.name === 'cairn-executor' ? '/readyz' : '/healthz');
           const res = await waitFor(`http://127.0.0.1:${port}${probePath}`, 45_000);
           expect([d.metadata.name, res.status]).toEqual([d.metadata.name, 200]);
         }
+        await executeThroughTheSplit(`http://127.0.0.1:${peers['cairn-api']}`);
       } finally {
         for (const { child } of started) child.kill('SIGTERM');
       }
@@ -126,3 +152,35 @@ describe('manifests ↔ services contract', () => {
     }, 90_000);
   });
 });
+
+/** Creates a function on the api as admin and runs it sync: only the executor process can run it. */
+async function executeThroughTheSplit(base: string): Promise<void> {
+  const auth = await fetch(`${base}/identity/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Default' } } } },
+        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+      },
+    }),
+  });
+  expect(auth.status).toBe(201);
+  const token = auth.headers.get('x-subject-token') as string;
+  const runtimes = ((await (await fetch(`${base}/function/v1/runtimes`, { headers: { 'X-Auth-Token': token } })).json()) as { runtimes: { id: string; name: string }[] }).runtimes;
+  const form = new FormData();
+  form.append('runtime_id', runtimes.find((r) => r.name === 'python3')!.id);
+  form.append('code', '{"source": "package"}');
+  form.append('entry', 'hello.main');
+  form.append('package', new Blob([await makeZip({ 'hello.py': "def main(name, **kw):\n    return 'Hello, %s' % name\n" })]), 'p.zip');
+  const created = await fetch(`${base}/function/v1/functions`, { method: 'POST', headers: { 'X-Auth-Token': token }, body: form });
+  const fn = (await created.json()) as { id: string };
+  expect(created.status).toBe(201);
+  const run = await fetch(`${base}/function/v1/executions`, {
+    method: 'POST',
+    headers: { 'X-Auth-Token': token, 'content-type': 'application/json' },
+    body: JSON.stringify({ function_id: fn.id, sync: true, input: '{"name": "contract"}' }),
+  });
+  const e = (await run.json()) as { status: string; result: string };
+  expect([run.status, e.status, JSON.parse(e.result).output]).toEqual([201, 'success', 'Hello, contract']);
+}

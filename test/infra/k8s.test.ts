@@ -44,11 +44,11 @@ describe('k8s charts', () => {
     expect(app.platform.migrationJobName).toBe(job.metadata.name);
   });
 
-  test('api and executor have readiness and liveness probes on /healthz and roll without losing capacity', () => {
+  test('api and executor have readiness and liveness probes (the executor ready on /readyz) and roll without losing capacity', () => {
     for (const name of ['cairn-api', 'cairn-executor']) {
       const d = find(objects, 'Deployment', name);
       const [c] = d.spec.template.spec.containers;
-      expect(c.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: name === 'cairn-executor' ? '/readyz' : '/healthz', port: 'http' });
       expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
       expect(d.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
       expect(d.spec.template.metadata.labels['app.kubernetes.io/version']).toBe(VERSION);

@@ -76,7 +76,7 @@ describe('Pulumi existing-cluster stack (mocked providers)', () => {
     expect(await pulumi.isSecret(stack.cluster.kubeconfig)).toBe(true);
     const secret = stack.platform.resources.get('Secret/cairn/cairn-secret') as unknown as { stringData: pulumi.Output<Record<string, string>> };
     expect(await pulumi.isSecret(secret.stringData)).toBe(true);
-    expect(await value(secret.stringData)).toEqual({ CAIRN_DATABASE_URL: 'postgres://cairn:pw@db:5432/cairn' });
+    expect(await value(secret.stringData)).toEqual({ CAIRN_DATABASE_URL: 'postgres://cairn:pw@db:5432/cairn', CAIRN_INTERNAL_TOKEN: 'generated-cairn-internal-token' });
     // The ConfigMap holds no credential.
     const config = created.find((c) => c.type === 'kubernetes:core/v1:ConfigMap');
     expect(Object.keys(config?.inputs.data ?? {}).sort()).toEqual(['CAIRN_DATA_DIR', 'CAIRN_HOST', 'CAIRN_PORT', 'CAIRN_REGION', 'CAIRN_RUNTIME_DIR']);

@@ -320,7 +320,7 @@ const workers: CallHandler = async ({ ctx, auth, params, deps }) => {
   requireAdmin(auth);
   const f = await visibleFunction(deps.db, params.id, auth);
   const version = ctx.query.get('function_version');
-  const rows = deps.pool.workers(f.id).filter((w) => version === null || String(w.version) === version);
+  const rows = (await deps.pool.workers(f.id)).filter((w) => version === null || String(w.version) === version);
   sendJson(ctx.res, 200, { workers: rows.map((w) => ({ function_id: w.functionId, function_version: w.version, worker_name: w.name })) });
 };
 

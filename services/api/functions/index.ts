@@ -23,11 +23,13 @@ export function createFunctionSurface(deps: FunctionApiDeps & { validator: Token
     name: 'function-api',
     prefixes: [FUNCTION_API_PREFIX],
     async handle(ctx: RequestContext) {
+      // Which release answered, on every response: during a rolling upgrade two serve side by side.
+      ctx.res.setHeader(VERSION_HEADER, deps.config.version);
       try {
         const path = ctx.path.slice(FUNCTION_API_PREFIX.length) || '/';
-        if (path === '/' && ctx.method === 'GET') return versions(ctx);
+        if (path === '/' && ctx.method === 'GET') return versions(ctx, deps.config.version);
         if ((path === '/v1' || path === '/v1/') && ctx.method === 'GET') {
-          return sendJson(ctx.res, 200, { uri: `${ctx.baseUrl}${FUNCTION_API_PREFIX}/v1` });
+          return sendJson(ctx.res, 200, { uri: `${ctx.baseUrl}${FUNCTION_API_PREFIX}/v1`, platform: platformVersion(deps.config.version) });
         }
         const { handler, params } = router.match(ctx.method, path);
         const caller = await auth(ctx);
@@ -39,8 +41,17 @@ export function createFunctionSurface(deps: FunctionApiDeps & { validator: Token
   };
 }
 
-function versions(ctx: RequestContext): void {
+/** The response header naming the platform version that served a function API request. */
+export const VERSION_HEADER = 'X-Cairn-Version';
+
+/** The platform release in the version documents (Qinling's own keys are left as they are). */
+function platformVersion(version: string): { name: 'cairn'; version: string } {
+  return { name: 'cairn', version };
+}
+
+function versions(ctx: RequestContext, version: string): void {
   sendJson(ctx.res, 200, {
     versions: [{ id: 'v1.0', status: 'CURRENT', links: [{ href: `${ctx.baseUrl}${FUNCTION_API_PREFIX}/v1`, target: 'v1', rel: 'self' }] }],
+    platform: platformVersion(version),
   });
 }

@@ -12,9 +12,10 @@ export interface TenantObjects {
   read(projectId: string, container: string, object: string, maxBytes: number): Promise<Buffer | undefined>;
 }
 
+/** The executor's pools: in-process (local mode) or over the internal API (distributed mode). */
 export interface PoolView {
-  poolStatus(runtime: RuntimeKind): { total: number; available: number };
-  workers(functionId: string): { functionId: string; version: number; name: string }[];
+  poolStatus(runtime: RuntimeKind): { total: number; available: number } | Promise<{ total: number; available: number }>;
+  workers(functionId: string): { functionId: string; version: number; name: string }[] | Promise<{ functionId: string; version: number; name: string }[]>;
   release(functionId: string, version?: number): void;
 }
 

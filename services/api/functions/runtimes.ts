@@ -110,7 +110,7 @@ const pool: CallHandler = async ({ ctx, auth, params, deps }) => {
   requireAdmin(auth);
   const rt = await visibleRuntime(deps.db, params.id, auth.projectId);
   const kind = runtimeKindOf(rt.image);
-  const capacity = kind ? deps.pool.poolStatus(kind) : { total: 0, available: 0 };
+  const capacity = kind ? await deps.pool.poolStatus(kind) : { total: 0, available: 0 };
   sendJson(ctx.res, 200, { name: rt.id, capacity });
 };
 

@@ -4,14 +4,18 @@ import type { ServerResponse } from 'node:http';
 import { CairnError } from '../../core/errors';
 import type { AccountInfo } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
+import { ACCOUNT_ACL_HEADER, accountAclUpdate } from './account-acl';
+import { isOwner, OWNER_ONLY_META } from './container';
 import { STORAGE_POLICY } from './info';
 import { METADATA_LIMITS } from './constraints';
 import { checkMergedMetadata, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps } from './pipeline';
+import { SYS } from './sysmeta';
 import { xTimestamp } from './timestamps';
 
-/** Headers of account HEAD and GET. */
-export function accountHeaders(a: AccountInfo): Record<string, string> {
+/** Headers of account HEAD and GET; the account ACL only for its owner (or an ACL admin). */
+export function accountHeaders(a: AccountInfo, owner: boolean): Record<string, string> {
+  const acl = a.meta[SYS.accountAcl];
   const policy = `X-Account-Storage-Policy-${STORAGE_POLICY}`;
   return {
     'X-Account-Container-Count': String(a.containerCount),
@@ -24,7 +28,8 @@ export function accountHeaders(a: AccountInfo): Record<string, string> {
     'X-Put-Timestamp': xTimestamp(a.createdAt),
     'Accept-Ranges': 'bytes',
     Vary: 'Accept',
-    ...metadataResponseHeaders(a.meta, 'account'),
+    ...metadataResponseHeaders(owner ? a.meta : Object.fromEntries(Object.entries(a.meta).filter(([k]) => !OWNER_ONLY_META.includes(k))), 'account'),
+    ...(owner && acl ? { [ACCOUNT_ACL_HEADER]: acl } : {}),
   };
 }
 
@@ -39,13 +44,17 @@ export function account(deps: Pick<StorageDeps, 'backend'>): Middleware {
       switch (ctx.method) {
         case 'HEAD': {
           const info = await deps.backend.headAccount(target.account);
-          return respond(ctx.res, 204, info);
+          return respond(ctx.res, 204, info, isOwner(req));
         }
         case 'POST': {
           const meta = req.meta ?? { set: {}, remove: [] };
           if (Object.keys(meta.set).length > 0) checkMergedMetadata((await deps.backend.headAccount(target.account)).meta, meta, METADATA_LIMITS);
-          const info = await deps.backend.updateAccount(target.account, meta);
-          return respond(ctx.res, 204, info);
+          // Only the owner (or an ACL admin, who auth let in as one) changes the account ACL.
+          const acl = accountAclUpdate(ctx.req.headers);
+          if (acl && !isOwner(req)) throw new CairnError('storage.account_forbidden');
+          const update = acl ? { set: { ...meta.set, ...acl.set }, remove: [...meta.remove, ...acl.remove] } : meta;
+          const info = await deps.backend.updateAccount(target.account, update);
+          return respond(ctx.res, 204, info, isOwner(req));
         }
         case 'PUT':
         case 'DELETE':
@@ -58,6 +67,6 @@ export function account(deps: Pick<StorageDeps, 'backend'>): Middleware {
   };
 }
 
-function respond(res: ServerResponse, status: number, info: AccountInfo): void {
-  sendEmpty(res, status, { ...accountHeaders(info), 'Content-Type': 'text/plain; charset=utf-8' });
+function respond(res: ServerResponse, status: number, info: AccountInfo, owner: boolean): void {
+  sendEmpty(res, status, { ...accountHeaders(info, owner), 'Content-Type': 'text/plain; charset=utf-8' });
 }

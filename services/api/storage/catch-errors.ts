@@ -78,14 +78,17 @@ function render(req: StorageRequest, err: unknown): void {
   const headers: Record<string, string> = {};
   if (status === 401) {
     const target = req.target;
-    headers['Www-Authenticate'] = `Swift realm="${target ? target.account.replace(/["\\\r\n]/g, '') : 'unknown'}"`;
+    // URL-quoted like Python's quote(), as Swift does: nothing in the account can break the header.
+    const realm = target ? encodeURIComponent(target.account).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : 'unknown';
+    headers['Www-Authenticate'] = `Swift realm="${realm}"`;
   }
   if (e && e.code.startsWith('auth.') && status === 401) e = undefined; // identity's wording → Swift's below
   let body: string;
   let type: string;
   if (e && PLAIN_TEXT.has(e.code)) {
     body = e.message;
-    type = 'text/plain; charset=UTF-8';
+    // Swift labels an over-long account or container name's message as HTML (objects: plain).
+    type = e.code === 'storage.name_too_long' && e.params.kind !== 'Object' ? 'text/html; charset=UTF-8' : 'text/plain; charset=UTF-8';
   } else {
     const reason = REASONS[status] ?? 'Error';
     const message =

@@ -7,7 +7,7 @@
 // anything it does not grant still ends in auth's 401/403.
 import type { IncomingHttpHeaders } from 'node:http';
 import { CairnError } from '../../core/errors';
-import { type AuthContext, storageAccount } from '../../core/identity/types';
+import type { AuthContext } from '../../core/identity/types';
 import type { ObjectBackend } from '../../core/objectstore/backend';
 import { headerText } from './metadata';
 import type { MetadataHeaders, Middleware, StorageDeps, StorageRequest } from './pipeline';
@@ -27,8 +27,12 @@ export function cleanAcl(name: 'X-Container-Read' | 'X-Container-Write', raw: st
       if (name === 'X-Container-Write') throw new CairnError('storage.bad_acl', { header: name, reason: `referrers not allowed in write ACL: ${entry}` });
       if (entry === '.rlistings') out.push(entry);
       else if (/^\.r(ef|eferer|eferrer)?:/.test(entry)) {
-        const host = entry.slice(entry.indexOf(':') + 1).trim();
+        let host = entry.slice(entry.indexOf(':') + 1).trim();
         if (!host || host === '-') throw new CairnError('storage.bad_acl', { header: name, reason: `no host given: ${entry}` });
+        // `*.example.com` means the same as `.example.com` (any host in that domain), as in Swift.
+        const deny = host.startsWith('-') ? '-' : '';
+        const bare = host.slice(deny.length);
+        if (bare.length > 1 && bare.startsWith('*')) host = `${deny}${bare.slice(1)}`;
         out.push(`.r:${host}`);
       } else throw new CairnError('storage.bad_acl', { header: name, reason: `unknown designator: ${entry}` });
     } else out.push(entry);
@@ -57,8 +61,11 @@ function referrerAllowed(referer: string | undefined, entries: string[]): boolea
 
 function userAllowed(who: AuthContext, entries: string[]): boolean {
   return entries.some((e) => {
+    if (e.startsWith('.')) return false;
     const colon = e.indexOf(':');
-    if (colon <= 0 || e.startsWith('.')) return false;
+    // A bare project (name or id; tempauth's account group) stands for every user of it.
+    if (colon === -1) return e === who.projectId || e === who.projectName;
+    if (colon === 0) return false;
     const project = e.slice(0, colon);
     const user = e.slice(colon + 1);
     const projectOk = project === '*' || project === who.projectId || project === who.projectName;
@@ -85,7 +92,10 @@ export async function aclAllows(backend: ObjectBackend, headers: IncomingHttpHea
  */
 export async function mayRead(req: StorageRequest, backend: ObjectBackend, account: string, container: string): Promise<boolean> {
   const target = req.target;
-  if (target && account === target.account && (req.authorized?.by === 'token' || req.authorized?.by === 'tempurl')) return true;
+  if (target && account === target.account && (req.authorized?.by === 'token' || req.authorized?.by === 'account-acl')) return true;
+  // The caller's own account, whatever let the request in (a copy into another account, say).
+  if (req.ownedAccount !== undefined && account === req.ownedAccount) return true;
+  if (target && account === target.account && req.authorized?.by === 'tempurl' && (req.authorized.container ?? container) === container) return true;
   return aclAllows(backend, req.ctx.req.headers, account, container, 'read', req.ctx.auth);
 }
 
@@ -98,8 +108,10 @@ export async function requireRead(req: StorageRequest, backend: ObjectBackend, a
 /** Throws 401 (anonymous) or 403 unless the caller owns `account` or its write ACL names them. */
 export async function requireWrite(req: StorageRequest, backend: ObjectBackend, account: string, container: string): Promise<void> {
   const who = req.ctx.auth;
-  if (who && account === storageAccount(who.projectId)) return;
-  if (req.authorized?.by === 'tempurl' && req.target && account === req.target.account) return;
+  if (req.ownedAccount !== undefined && account === req.ownedAccount) return;
+  // The owner's equal (token, or an account ACL's admin) or a read-write account ACL, in the request's account.
+  if (req.target && account === req.target.account && (req.authorized?.by === 'token' || req.accountLevel === 'read-write')) return;
+  if (req.authorized?.by === 'tempurl' && req.target && account === req.target.account && (req.authorized.container ?? container) === container) return;
   if (await aclAllows(backend, req.ctx.req.headers, account, container, 'write', who)) return;
   throw new CairnError(who ? 'storage.account_forbidden' : 'storage.unauthorized');
 }

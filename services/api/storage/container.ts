@@ -12,7 +12,7 @@ import { SYS } from './sysmeta';
 import { httpDate, xTimestamp } from './timestamps';
 
 /** User metadata only the account's owner sees (Swift's owner-only headers): the TempURL keys. */
-const OWNER_ONLY_META = ['temp-url-key', 'temp-url-key-2'];
+export const OWNER_ONLY_META = ['temp-url-key', 'temp-url-key-2'];
 
 /**
  * Headers of container HEAD and GET. ACLs and TempURL keys are shown to the owner only, as Swift
@@ -68,8 +68,9 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
       const { ctx } = req;
       const { backend } = deps;
       const userMeta = req.meta ?? { set: {}, remove: [] };
-      // ACLs travel as system metadata in the same update (validated here, after auth).
-      const acl = ctx.method === 'PUT' || ctx.method === 'POST' ? aclUpdate(ctx.req.headers) : { set: {}, remove: [] };
+      // ACLs travel as system metadata in the same update (validated here, after auth). Only the
+      // owner's count: from anyone else an account ACL let in, Swift drops them silently.
+      const acl = (ctx.method === 'PUT' || ctx.method === 'POST') && isOwner(req) ? aclUpdate(ctx.req.headers) : { set: {}, remove: [] };
       const meta = { set: { ...userMeta.set, ...acl.set }, remove: [...userMeta.remove, ...acl.remove] };
       // Only an update that adds metadata can break the per-container limits.
       const checkMerged = async (r: StorageRequest, m: typeof meta): Promise<void> => {
@@ -80,6 +81,12 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
       switch (ctx.method) {
         case 'PUT': {
           refuseUnsupported(req);
+          // One policy here: naming any other is a mistake the client should hear about (an empty
+          // value asks for the default).
+          const policy = ctx.req.headers['x-storage-policy'];
+          if (typeof policy === 'string' && policy.trim() !== '' && policy.trim().toLowerCase() !== STORAGE_POLICY.toLowerCase()) {
+            throw new CairnError('storage.bad_storage_policy', { name: headerValue(policy.trim()) });
+          }
           await checkMerged(req, userMeta);
           const { created } = await backend.putContainer(target.account, target.container, meta);
           return sendEmpty(ctx.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });

@@ -4,11 +4,15 @@
 // copied assembled (or as its manifest with `?multipart-manifest=get`). Source user metadata is
 // kept and merged with the request's unless `X-Fresh-Metadata: true`. Answers 201 with Swift's
 // `X-Copied-From*` headers.
+import { Readable } from 'node:stream';
 import { CairnError } from '../../core/errors';
-import { storageAccount } from '../../core/identity/types';
 import type { Metadata } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
 import { parseTarget, SWIFT_CONSTRAINTS } from './constraints';
+import { resolveRange } from './conditional';
+import { withListingOverride } from './listing-override';
+import { readAll } from './segments';
+import { checkCopiedManifest, SLO_INFO } from './slo';
 import { requireRead, requireWrite } from './container-acl';
 import { metadataResponseHeaders, headerText, headerValue } from './metadata';
 import { openForRead } from './object';
@@ -38,16 +42,17 @@ function parseRef(raw: string, account: string, headerName: string): ObjectRef {
   return t;
 }
 
-/** An account named in a header: only the caller's own (or the request's) account is reachable. */
+/**
+ * An account named in a header. Another tenant account is reachable as in Swift: copyObject then
+ * asks for read access to the source and write access to the destination, which the other
+ * account's container ACLs may grant. The platform's own accounts (outside `AUTH_`) never are.
+ */
 function otherAccount(req: StorageRequest, headerName: string, fallback: string): string {
   const raw = header(req, headerName);
   if (raw === undefined || raw.trim() === '') return fallback;
   const name = headerText(raw.trim());
   if (!name || name.includes('/') || name.includes('\0')) throw new CairnError('storage.bad_copy_account', { header: headerName });
-  if (name === fallback) return name;
-  // Cross-account copies need the caller to own the other account too (no account ACLs here).
-  const who = req.ctx.auth;
-  if (!who || name !== storageAccount(who.projectId)) throw new CairnError('storage.account_forbidden');
+  if (name !== fallback && !name.startsWith('AUTH_')) throw new CairnError(req.ctx.auth ? 'storage.account_forbidden' : 'storage.unauthorized');
   return name;
 }
 
@@ -81,13 +86,15 @@ export function copy(deps: Pick<StorageDeps, 'backend'>): Middleware {
 async function copyObject(req: StorageRequest, deps: Pick<StorageDeps, 'backend'>, source: ObjectRef, dest: ObjectRef): Promise<void> {
   const { backend } = deps;
   const headers = req.ctx.req.headers;
-  // Auth let the request in for its target; the other side of the copy needs its own right.
+  // Auth let the request in for its target; the other side of the copy needs its own right. As in
+  // Swift, the source is fetched before the destination's write access is checked, so a missing
+  // source is 404 whatever the destination.
   await requireRead(req, backend, source.account, source.container);
-  await requireWrite(req, backend, dest.account, dest.container);
   const reader = await openForRead(req, backend, source.account, source.container, source.object);
   let info;
   let srcInfo;
   try {
+    await requireWrite(req, backend, dest.account, dest.container);
     srcInfo = reader.info;
     const fresh = String(headers['x-fresh-metadata'] ?? '').toLowerCase() === 'true';
     // Copying a manifest as such (`?multipart-manifest=get`) keeps it a manifest; otherwise the
@@ -102,14 +109,31 @@ async function copyObject(req: StorageRequest, deps: Pick<StorageDeps, 'backend'
       ...(req.sysmeta?.set ?? {}),
     };
     const sentType = headerText(String(headers['content-type'] ?? '').trim());
+    // A `Range` copies that part of the source, as Swift's copy does (one range only).
+    const decision = resolveRange(headers.range, srcInfo.bytes);
+    if (decision.kind === 'unsatisfiable') {
+      req.ctx.res.setHeader('Content-Range', `bytes */${srcInfo.bytes}`);
+      throw new CairnError('storage.range_not_satisfiable');
+    }
+    const range = decision.kind === 'ranges' && decision.ranges.length === 1 ? decision.ranges[0] : undefined;
     // The raw bytes of an unassembled object are checked against its stored MD5 on the way.
     const assembled = srcInfo.meta[SYS.dloManifest] !== undefined || srcInfo.meta[SYS.sloEtag] !== undefined;
-    info = await backend.putObject(dest.account, dest.container, dest.object, reader.stream(), {
-      contentType: sentType || srcInfo.contentType,
+    // A manifest copied as such still lists as its assembled object, whatever type it is given.
+    const sloEtag = srcInfo.meta[SYS.sloEtag];
+    const contentType = manifestGet && sentType && sloEtag !== undefined ? withListingOverride(sentType, Number(srcInfo.meta[SYS.sloSize] ?? 0), sloEtag) : sentType || srcInfo.contentType;
+    // A manifest copied into another account must hold there too (slo.ts checks it as a PUT).
+    let body: ReturnType<typeof reader.stream>;
+    if (manifestGet && sloEtag !== undefined && dest.account !== source.account) {
+      const manifest = await readAll(reader, SLO_INFO.max_manifest_size * 2);
+      await checkCopiedManifest(req, backend, dest, manifest);
+      body = Readable.from([manifest]);
+    } else body = reader.stream(range);
+    info = await backend.putObject(dest.account, dest.container, dest.object, body, {
+      contentType,
       meta,
-      contentLength: srcInfo.bytes,
+      contentLength: range ? range.end - range.start + 1 : srcInfo.bytes,
       maxBytes: SWIFT_CONSTRAINTS.max_file_size,
-      expectedEtag: assembled && !manifestGet ? undefined : srcInfo.etag.replace(/"/g, ''),
+      expectedEtag: (assembled && !manifestGet) || range ? undefined : srcInfo.etag.replace(/"/g, ''),
     });
   } finally {
     await reader.close();

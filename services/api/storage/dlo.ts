@@ -50,6 +50,9 @@ async function assemble(req: StorageRequest, backend: ObjectBackend, reader: Obj
   const manifest = reader.info.meta[SYS.dloManifest];
   if (manifest === undefined || req.ctx.query.get('multipart-manifest') === 'get') return reader;
   const { container, prefix } = parseManifest(manifest);
+  // Swift's DLO answers a GET with several ranges with the whole object (200), not multipart.
+  const range = req.ctx.req.headers.range;
+  if (typeof range === 'string' && range.includes(',')) delete req.ctx.req.headers.range;
   // Segments are read with the caller's rights: a public manifest cannot expose a private container.
   await requireRead(req, backend, account, container);
   const segments: Segment[] = [];

@@ -8,6 +8,9 @@ import type { ObjectBackend, ObjectInfo } from '../../core/objectstore/backend';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 import { SYS } from './sysmeta';
 
+/** The latest deadline Swift stores: larger values are clamped to ten digits. */
+const MAX_DELETE_AT = 9_999_999_999;
+
 function headerString(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
@@ -33,7 +36,7 @@ export function requestedDeleteAt(headers: IncomingHttpHeaders, nowSeconds = Dat
     deadline = Math.floor(Number(at));
   } else return undefined;
   if (deadline <= nowSeconds) throw new CairnError('storage.delete_at_in_past');
-  return deadline;
+  return Math.min(deadline, MAX_DELETE_AT);
 }
 
 /** 404 for an object that is missing or expired; its info otherwise. */
@@ -59,6 +62,14 @@ export function expiry(deps: Pick<StorageDeps, 'backend'>): Middleware {
         }
         // An expired object cannot be updated: it is gone as far as clients can tell.
         if (method === 'POST') await liveObject(deps.backend, target.account, target.container, target.object);
+      }
+      // `X-If-Delete-At` (used by Swift's expirer): delete only while the deadline is still that one.
+      const ifDeleteAt = headerString(req.ctx.req.headers['x-if-delete-at']);
+      if (method === 'DELETE' && ifDeleteAt !== undefined) {
+        if (!/^\s*\d+\s*$/.test(ifDeleteAt)) throw new CairnError('storage.bad_expiry', { header: 'X-If-Delete-At' });
+        const info = await deps.backend.headObject(target.account, target.container, target.object);
+        if (!info) throw new CairnError('storage.object_not_found');
+        if (info.meta[SYS.deleteAt] !== String(Number(ifDeleteAt))) throw new CairnError('storage.precondition_failed');
       }
       (req.readers ??= []).push(async (reader) => {
         if (isExpired(reader.info)) {

@@ -9,6 +9,7 @@ import type { ObjectBackend } from '../../core/objectstore/backend';
 import type { RunExecutor } from '../../core/runs';
 import type { Surface } from '../http/context';
 import { account } from './account';
+import { accountAcl } from './account-acl';
 import { auth } from './auth';
 import { bulkDelete } from './bulk-delete';
 import { catchErrors } from './catch-errors';
@@ -45,8 +46,9 @@ export function storageMiddlewares(deps: StorageSurfaceDeps): Middleware[] {
     info(deps),
     constraints(),
     containerAcl(deps),
+    accountAcl(deps),
     tempurl(deps),
-    auth(deps.validator),
+    auth(deps.validator, deps.config.identity.storageOperatorRoles),
     zerocloud(deps),
     bulkDelete(deps),
     expiry(deps),

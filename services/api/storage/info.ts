@@ -21,7 +21,8 @@ export function info(deps: Pick<StorageDeps, 'config'>): Middleware {
           policies: [{ name: STORAGE_POLICY, aliases: STORAGE_POLICY, default: true }],
           allow_account_management: false,
           account_autocreate: true,
-          strict_cors_mode: true,
+          // No `strict_cors_mode`: CORS (OPTIONS preflight, Access-Control-* on responses) is not
+          // implemented, and clients and Swift's tests take the key's presence to mean it is.
         },
         ...extra,
       }),

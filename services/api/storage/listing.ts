@@ -3,12 +3,13 @@
 // listing is 204; JSON and XML answer 200 with an empty document.
 import type { IncomingHttpHeaders } from 'node:http';
 import { CairnError } from '../../core/errors';
-import type { ContainerSummary, ListEntry, ListOptions, ObjectSummary } from '../../core/objectstore/backend';
+import type { ContainerSummary, ListEntry, ListOptions, ObjectBackend, ObjectSummary } from '../../core/objectstore/backend';
 import { sendText } from '../http/respond';
 import { accountHeaders } from './account';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import { containerHeaders, isOwner } from './container';
 import type { Middleware, StorageDeps } from './pipeline';
+import { splitListingOverride } from './listing-override';
 import { listingDate } from './timestamps';
 
 export type ListingFormat = 'plain' | 'json' | 'xml';
@@ -31,10 +32,12 @@ export function listingFormat(query: URLSearchParams, headers: IncomingHttpHeade
 
 /** Swift's listing parameters, validated; a `limit` above 10000 is 412, a non-numeric one ignored. */
 export function listOptions(query: URLSearchParams, maxLimit: number): ListOptions {
+  // A marker is only compared with names, so a NUL is fine there (`marker=b1%00` means "after
+  // b1", as in Swift); a prefix or delimiter with one could match nothing and is refused.
   const text = (name: string): string | undefined => {
     const v = query.get(name);
     if (v === null || v === '') return undefined;
-    if (v.includes('\0') || v.includes('\uFFFD')) throw new CairnError('storage.invalid_name');
+    if ((v.includes('\0') && !name.endsWith('marker')) || v.includes('\uFFFD')) throw new CairnError('storage.invalid_name');
     return v;
   };
   let limit = maxLimit;
@@ -52,7 +55,18 @@ export function listOptions(query: URLSearchParams, maxLimit: number): ListOptio
     delimiter = '/';
   }
   const reverse = ['true', '1', 'yes', 'on', 't', 'y'].includes((query.get('reverse') ?? '').toLowerCase());
-  return { prefix, delimiter, marker: text('marker'), endMarker: text('end_marker'), limit, reverse };
+  return { prefix, delimiter, marker: nulFree(text('marker'), reverse ? 'below' : 'above'), endMarker: nulFree(text('end_marker'), reverse ? 'above' : 'below'), limit, reverse };
+}
+
+/**
+ * A marker with a NUL as the same bound without one (names never hold NUL, and the stores may not
+ * take it). With `p` the part before the NUL: "above p\0…" is "above p"; "below p\0…" takes p
+ * itself too, which is "below p\x01".
+ */
+function nulFree(marker: string | undefined, bound: 'above' | 'below'): string | undefined {
+  const at = marker?.indexOf('\0') ?? -1;
+  if (marker === undefined || at === -1) return marker;
+  return bound === 'above' ? marker.slice(0, at) : `${marker.slice(0, at)}\u0001`;
 }
 
 function escapeXml(s: string): string {
@@ -60,6 +74,26 @@ function escapeXml(s: string): string {
 }
 
 const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+/** One object row as Swift lists it: an SLO manifest with its assembled size and its `slo_etag`. */
+function listingRow(item: ObjectSummary): { bytes: number; hash: string; name: string; content_type: string; last_modified: string; slo_etag?: string } {
+  const o = splitListingOverride(item.contentType);
+  return {
+    bytes: o.bytes ?? item.bytes,
+    hash: item.etag,
+    name: item.name,
+    content_type: o.contentType,
+    last_modified: listingDate(item.modifiedAt),
+    ...(o.sloEtag ? { slo_etag: `"${o.sloEtag}"` } : {}),
+  };
+}
+
+function xmlRow(r: ReturnType<typeof listingRow>): string {
+  return (
+    `<object><name>${escapeXml(r.name)}</name><hash>${r.hash}</hash><bytes>${r.bytes}</bytes>` +
+    `<content_type>${escapeXml(r.content_type)}</content_type><last_modified>${r.last_modified}</last_modified></object>`
+  );
+}
 
 export function renderContainerListing(format: ListingFormat, container: string, entries: ListEntry<ObjectSummary>[]): string {
   switch (format) {
@@ -70,7 +104,7 @@ export function renderContainerListing(format: ListingFormat, container: string,
         entries.map((e) =>
           e.kind === 'subdir'
             ? { subdir: e.subdir }
-            : { bytes: e.item.bytes, hash: e.item.etag, name: e.item.name, content_type: e.item.contentType, last_modified: listingDate(e.item.modifiedAt) },
+            : listingRow(e.item),
         ),
       );
     case 'xml':
@@ -78,8 +112,7 @@ export function renderContainerListing(format: ListingFormat, container: string,
         .map((e) =>
           e.kind === 'subdir'
             ? `<subdir name="${escapeXml(e.subdir)}"><name>${escapeXml(e.subdir)}</name></subdir>`
-            : `<object><name>${escapeXml(e.item.name)}</name><hash>${e.item.etag}</hash><bytes>${e.item.bytes}</bytes>` +
-              `<content_type>${escapeXml(e.item.contentType)}</content_type><last_modified>${listingDate(e.item.modifiedAt)}</last_modified></object>`,
+            : xmlRow(listingRow(e.item)),
         )
         .join('')}</container>`;
   }
@@ -109,6 +142,24 @@ export function renderAccountListing(format: ListingFormat, account: string, ent
   }
 }
 
+/**
+ * Legacy `path=p`: Swift lists the objects directly inside directory p — plain names, and the
+ * marker objects (`p/sub/`) of subdirectories when they exist — never p's own marker and never
+ * rolled-up `subdir` entries. The backend's prefix+delimiter listing is mapped onto that.
+ */
+async function pathEntries(backend: ObjectBackend, account: string, container: string, prefix: string | undefined, entries: ListEntry<ObjectSummary>[]): Promise<ListEntry<ObjectSummary>[]> {
+  const out: ListEntry<ObjectSummary>[] = [];
+  for (const e of entries) {
+    if (e.kind === 'item') {
+      if (e.item.name !== prefix) out.push(e);
+      continue;
+    }
+    const marker = await backend.headObject(account, container, e.subdir);
+    if (marker) out.push({ kind: 'item', item: { name: marker.name, bytes: marker.bytes, etag: marker.etag, contentType: marker.contentType, modifiedAt: marker.modifiedAt } });
+  }
+  return out;
+}
+
 export function listing(deps: Pick<StorageDeps, 'backend'>): Middleware {
   return {
     name: 'listing',
@@ -124,14 +175,15 @@ export function listing(deps: Pick<StorageDeps, 'backend'>): Middleware {
       if (target.kind === 'account') {
         const opts = listOptions(ctx.query, SWIFT_CONSTRAINTS.account_listing_limit);
         const [info, entries] = await Promise.all([deps.backend.headAccount(target.account), deps.backend.listContainers(target.account, opts)]);
-        headers = accountHeaders(info);
+        headers = accountHeaders(info, isOwner(req));
         body = renderAccountListing(format, target.account, entries);
         empty = entries.length === 0;
       } else {
         const opts = listOptions(ctx.query, SWIFT_CONSTRAINTS.container_listing_limit);
         const info = await deps.backend.headContainer(target.account, target.container);
         if (!info) throw new CairnError('storage.container_not_found');
-        const entries = await deps.backend.listObjects(target.account, target.container, opts);
+        let entries = await deps.backend.listObjects(target.account, target.container, opts);
+        if (ctx.query.has('path')) entries = await pathEntries(deps.backend, target.account, target.container, opts.prefix, entries);
         headers = containerHeaders(info, isOwner(req));
         body = renderContainerListing(format, target.container, entries);
         empty = entries.length === 0;

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { CairnError } from '../../core/errors';
 import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
 import { sendEmpty, sendText } from '../http/respond';
-import { evaluatePreconditions, resolveRange } from './conditional';
+import { splitListingOverride } from './listing-override';
+import { evaluatePreconditions, putIfNoneMatchAny, resolveRange } from './conditional';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import { guessContentType } from './content-type';
 import { headerText, headerValue, metadataResponseHeaders } from './metadata';
@@ -23,8 +24,12 @@ function refuseUnsupported(req: StorageRequest): void {
   }
 }
 
-/** System metadata an object POST keeps unless it sets it: what kind of object this is. */
-const KEPT_ON_POST = [SYS.dloManifest, SYS.sloEtag, SYS.sloSize];
+/**
+ * System metadata an object POST keeps unless it sets it: what kind of object this is. Not a DLO's
+ * `X-Object-Manifest`: to Swift that is a plain header, so a POST without it turns the manifest
+ * back into an ordinary object (with its own bytes).
+ */
+const KEPT_ON_POST = [SYS.sloEtag, SYS.sloSize];
 
 /** The Content-Type a client sent, as text (header values arrive as latin1 bytes); '' when absent. */
 function contentTypeOf(raw: string | undefined): string {
@@ -44,7 +49,7 @@ export function objectHeaders(info: ObjectInfo): Record<string, string> {
   if (manifestEtag !== undefined) sys['X-Manifest-Etag'] = manifestEtag;
   return {
     ...sys,
-    'Content-Type': headerValue(info.contentType),
+    'Content-Type': headerValue(splitListingOverride(info.contentType).contentType),
     // An assembled large object's reader carries its ETag already quoted, as Swift sends it.
     ETag: info.etag,
     'Last-Modified': httpDate(info.modifiedAt),
@@ -86,7 +91,7 @@ export function object(deps: StorageDeps): Middleware {
               contentLength,
               maxBytes: SWIFT_CONSTRAINTS.max_file_size,
               expectedEtag: etag || undefined,
-              ifNoneMatchAny: headers['if-none-match']?.trim() === '*',
+              ifNoneMatchAny: putIfNoneMatchAny(headers['if-none-match']),
             })
             .catch((err: unknown) => {
               // A client that hung up mid-body is Swift's 499, not a server failure worth a stack trace.
@@ -167,6 +172,8 @@ export async function serveObject(req: StorageRequest, reader: ObjectReader): Pr
   }
   const decision = ctx.method === 'GET' ? resolveRange(ctx.req.headers.range, info.bytes) : ({ kind: 'full' } as const);
   if (decision.kind === 'unsatisfiable') {
+    // The 416 still describes the object (Swift sends its ETag and Accept-Ranges).
+    for (const k of ['ETag', 'Accept-Ranges', 'Last-Modified', 'X-Timestamp']) if (headers[k] !== undefined) res.setHeader(k, headers[k]);
     res.setHeader('Content-Range', `bytes */${info.bytes}`);
     throw new CairnError('storage.range_not_satisfiable');
   }

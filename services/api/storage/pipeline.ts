@@ -6,6 +6,7 @@ import type { RequestContext } from '../http/context';
 import type { Config } from '../../core/config';
 import type { AuthContext } from '../../core/identity/types';
 import type { Metadata, ObjectBackend, ObjectReader } from '../../core/objectstore/backend';
+import type { AccountAccess } from './account-acl';
 
 /** What a storage request addresses, decoded and validated by the constraints middleware. */
 export type Target =
@@ -27,8 +28,16 @@ export interface StorageRequest {
   target?: Target;
   /** Set by `constraints`: the `X-<kind>-Meta-*` headers for the target's kind. */
   meta?: MetadataHeaders;
-  /** Set by `auth` (or, later, by a middleware that authorizes differently, e.g. TempURL). */
-  authorized?: { by: string };
+  /**
+   * Set by `auth` (or by a middleware that authorizes differently, e.g. TempURL). `container`
+   * limits the grant to one container of the account (a TempURL signed with a container's key).
+   */
+  authorized?: { by: string; container?: string };
+  /**
+   * Set by `auth`: the storage account the caller owns (its project's, when it holds an operator
+   * role), whatever account the request addresses. A copy or a large object may touch it too.
+   */
+  ownedAccount?: string;
   /**
    * System metadata (sysmeta.ts names) that earlier middlewares want written with this request's
    * object or container; `remove` drops names on containers.
@@ -46,6 +55,10 @@ export interface StorageRequest {
    * anonymous request.
    */
   aclGrants?: (who: AuthContext | undefined) => Promise<boolean>;
+  /** Registered by `account-acl`: the level the account's ACL gives a caller (auth asks it). */
+  accountAccess?: (who: AuthContext) => Promise<AccountAccess | undefined>;
+  /** Set by `auth` when an account ACL let the request in: the level it granted. */
+  accountLevel?: AccountAccess;
 }
 
 /** See `StorageRequest.readers`. */

@@ -16,6 +16,8 @@ export interface Segment {
   offset: number;
   /** When set, the segment must still have this ETag and size (SLO); DLO takes what is there. */
   expect?: { etag: string; bytes: number };
+  /** Inline bytes (an SLO data segment): served from here, no object is opened. */
+  data?: Buffer;
 }
 
 /** An ObjectReader over `segments`; `info` describes the assembled object. */
@@ -37,6 +39,10 @@ async function* concatenate(backend: ObjectBackend, segments: Segment[], range: 
     if (segStart > range.end) break;
     const from = Math.max(range.start, segStart) - segStart + seg.offset;
     const to = Math.min(range.end, segEnd) - segStart + seg.offset;
+    if (seg.data) {
+      yield seg.data.subarray(from, to + 1);
+      continue;
+    }
     const reader = await backend.openObject(seg.account, seg.container, seg.object);
     const where = `${seg.container}/${seg.object}`;
     if (!reader) throw new CairnError('unavailable', { reason: `Segment ${where} is gone.` });

@@ -12,9 +12,11 @@ import type { ObjectBackend, ObjectInfo, ObjectReader } from '../../core/objects
 import { sendText } from '../http/respond';
 import { deleteOne, type DeleteReport, renderReport } from './bulk-delete';
 import { SWIFT_CONSTRAINTS } from './constraints';
+import { putIfNoneMatchAny } from './conditional';
 import { requireRead, requireWrite } from './container-acl';
 import { guessContentType } from './content-type';
 import { isExpired } from './expiry';
+import { splitListingOverride, withListingOverride } from './listing-override';
 import { headerText } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 import { bufferReader, readAll, type Segment, segmentedReader } from './segments';
@@ -36,6 +38,25 @@ interface StoredSegment {
   range?: string;
   /** The segment is itself an SLO manifest (`bytes` and `hash` are its assembled size and ETag). */
   sub_slo?: boolean;
+}
+
+/** An inline data segment (`{"data": base64}`), stored as sent with its padding normalised. */
+interface DataSegment {
+  data: string;
+}
+
+/** One entry of a stored manifest. */
+type ManifestEntry = StoredSegment | DataSegment;
+
+function isData(s: ManifestEntry): s is DataSegment {
+  return 'data' in s;
+}
+
+/** Swift's strict_b64decode: any character outside the alphabet (or bad padding) is an error. */
+function strictBase64(value: unknown): Buffer | undefined {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*$/.test(value.replace(/^=+|=+$/g, ''))) return undefined;
+  if (value.replace(/^=+/, '').length % 4 !== 0) return undefined;
+  return Buffer.from(value, 'base64');
 }
 
 /** How deep manifests may nest (Swift's default max_manifest_depth). */
@@ -73,9 +94,12 @@ function segmentSpan(s: StoredSegment): { offset: number; length: number } {
 }
 
 /** Swift's SLO ETag: the MD5 of the segments' ETags, a ranged one written `etag:range;`. */
-function sloEtag(segments: StoredSegment[]): string {
+function sloEtag(segments: ManifestEntry[]): string {
   const md5 = createHash('md5');
-  for (const s of segments) md5.update(s.range ? `${s.hash}:${s.range};` : s.hash);
+  for (const s of segments) {
+    if (isData(s)) md5.update(createHash('md5').update(Buffer.from(s.data, 'base64')).digest('hex'));
+    else md5.update(s.range ? `${s.hash}:${s.range};` : s.hash);
+  }
   return md5.digest('hex');
 }
 
@@ -90,8 +114,19 @@ async function readBody(req: StorageRequest, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The number of bytes an entry adds to the large object. */
+function entryLength(s: ManifestEntry): number {
+  return isData(s) ? Buffer.from(s.data, 'base64').length : segmentSpan(s).length;
+}
+
 /** Validates a manifest PUT body against the stored segments; throws Swift's 400s. */
-async function checkManifest(backend: ObjectBackend, account: string, body: Buffer, mayRead: (container: string) => Promise<void>): Promise<StoredSegment[]> {
+async function checkManifest(
+  backend: ObjectBackend,
+  target: { account: string; container: string; object: string },
+  body: Buffer,
+  mayRead: (container: string) => Promise<void>,
+): Promise<ManifestEntry[]> {
+  const { account } = target;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -104,38 +139,72 @@ async function checkManifest(backend: ObjectBackend, account: string, body: Buff
     throw new CairnError('storage.slo_invalid', { reason: `Number of segments must be <= ${SLO_INFO.max_manifest_segments}` });
   }
   const problems: string[] = [];
-  const items = parsed.map((raw: unknown, i) => {
+  type PutItem = DataSegment | { path: string; etag: string | undefined; size: number | undefined; range: string | undefined };
+  const items = parsed.map((raw: unknown, i): PutItem | undefined => {
     const bad = (why: string): undefined => void problems.push(`Index ${i}: ${why}`);
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('not a JSON object');
     const o = raw as Record<string, unknown>;
+    if ('data' in o && !('path' in o)) {
+      const others = Object.keys(o).filter((k) => k !== 'data');
+      if (others.length) return bad(`extraneous keys ${others.map((k) => `"${k}"`).join(', ')}`);
+      const data = strictBase64(o.data);
+      if (!data) return bad('data must be valid base64');
+      if (data.length < 1) return bad('too small; each segment must be at least 1 byte.');
+      return { data: data.toString('base64') };
+    }
     const extra = Object.keys(o).filter((k) => !PUT_KEYS.has(k));
-    if ('data' in o) return bad('inline data segments are not supported');
     if (extra.length) return bad(`extraneous keys ${extra.map((k) => `"${k}"`).join(', ')}`);
-    if (typeof o.path !== 'string' || !splitPath(o.path)) return bad('"path" must be a string of the form "container/object"');
+    const where = typeof o.path === 'string' ? splitPath(o.path) : undefined;
+    if (!where) return bad('"path" must be a string of the form "container/object"');
+    // Overwriting a segment with a manifest naming it would lose the segment's bytes.
+    if (where.container === target.container && where.object === target.object) return bad('manifest must not include itself as a segment');
     if (o.etag !== undefined && o.etag !== null && typeof o.etag !== 'string') return bad('"etag" must be a string or null');
     if (o.size_bytes !== undefined && o.size_bytes !== null && !(Number.isInteger(Number(o.size_bytes)) && Number(o.size_bytes) >= 0)) {
       return bad('"size_bytes" must be an integer or null');
     }
     if (o.range !== undefined && typeof o.range !== 'string') return bad('"range" must be a string');
     return {
-      path: o.path,
+      path: o.path as string,
       etag: typeof o.etag === 'string' ? o.etag.replace(/"/g, '').toLowerCase() : undefined,
       size: o.size_bytes === undefined || o.size_bytes === null ? undefined : Number(o.size_bytes),
       range: o.range as string | undefined,
     };
   });
+  if (!problems.length && items.every((it) => it && 'data' in it)) problems.push('Inline data segments require at least one object-backed segment.');
   if (problems.length) throw new CairnError('storage.slo_invalid', { reason: problems.join('\n') });
 
   // Checking a segment reveals its size and ETag: only for containers the caller may read.
-  for (const c of new Set(items.map((it) => splitPath((it as { path: string }).path)?.container ?? ''))) await mayRead(c);
-  const out: StoredSegment[] = new Array(items.length);
+  const paths = new Set<string>();
+  for (const it of items) if (it && !('data' in it)) paths.add(splitPath(it.path)?.container ?? '');
+  // A segment the caller may not read is that segment's error (`403 Forbidden`), as in Swift.
+  const readable = new Set<string>();
+  for (const c of paths) {
+    const ok = await mayRead(c).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof CairnError && (err.status === 401 || err.status === 403)) return false;
+        throw err;
+      },
+    );
+    if (ok) readable.add(c);
+  }
+  const out: ManifestEntry[] = new Array(items.length);
   const errors: string[] = new Array(items.length).fill('');
   let at = 0;
   const worker = async (): Promise<void> => {
     while (at < items.length) {
       const i = at++;
-      const item = items[i] as NonNullable<(typeof items)[number]>;
+      const entry = items[i] as NonNullable<(typeof items)[number]>;
+      if (isData(entry as ManifestEntry)) {
+        out[i] = entry as DataSegment;
+        continue;
+      }
+      const item = entry as Exclude<PutItem, DataSegment>;
       const where = splitPath(item.path) as { container: string; object: string };
+      if (!readable.has(where.container)) {
+        errors[i] = `${item.path}, 403 Forbidden`;
+        continue;
+      }
       const info = await backend.headObject(account, where.container, where.object);
       if (!info || isExpired(info)) {
         errors[i] = `${item.path}, 404 Not Found`;
@@ -156,7 +225,7 @@ async function checkManifest(backend: ObjectBackend, account: string, body: Buff
         name: `/${where.container}/${where.object}`,
         bytes,
         hash: etag,
-        content_type: info.contentType,
+        content_type: splitListingOverride(info.contentType).contentType,
         last_modified: listingDate(info.modifiedAt),
         ...(sub ? { sub_slo: true } : {}),
       };
@@ -176,8 +245,8 @@ async function checkManifest(backend: ObjectBackend, account: string, body: Buff
   return out;
 }
 
-function parseStored(data: Buffer): StoredSegment[] {
-  const list = JSON.parse(data.toString('utf8')) as StoredSegment[];
+function parseStored(data: Buffer): ManifestEntry[] {
+  const list = JSON.parse(data.toString('utf8')) as ManifestEntry[];
   if (!Array.isArray(list)) throw new Error('stored SLO manifest is not a list');
   return list;
 }
@@ -195,28 +264,48 @@ export function slo(deps: Pick<StorageDeps, 'backend'>): Middleware {
       // The marker is system metadata: a client header must never make a plain object look like one.
       if (ctx.method === 'PUT' && mode === 'put') return putManifest(req, deps.backend, target);
       if (ctx.method === 'DELETE' && mode === 'delete') return deleteManifest(req, deps.backend, target);
+      if (ctx.method === 'PUT' || ctx.method === 'POST') await keepListingOverride(req, deps.backend, target);
       (req.readers ??= []).push((reader, source) => assemble(req, deps.backend, reader, source.account));
       await next();
     },
   };
 }
 
+/**
+ * The listing override parameters of a Content-Type are the SLO's alone: a client's are dropped,
+ * and a POST that changes a manifest's type carries them over (Swift's SLO rewrites the header the
+ * same way before the object server sees it).
+ */
+async function keepListingOverride(req: StorageRequest, backend: ObjectBackend, target: { account: string; container: string; object: string }): Promise<void> {
+  const headers = req.ctx.req.headers;
+  const sent = headers['content-type'];
+  if (sent === undefined) return;
+  const { contentType } = splitListingOverride(sent);
+  headers['content-type'] = contentType;
+  if (req.ctx.method !== 'POST' || !contentType.trim()) return;
+  const info = await backend.headObject(target.account, target.container, target.object);
+  const etag = info?.meta[SYS.sloEtag];
+  if (info && etag !== undefined) headers['content-type'] = withListingOverride(contentType.trim(), Number(info.meta[SYS.sloSize] ?? 0), etag);
+}
+
 async function putManifest(req: StorageRequest, backend: ObjectBackend, target: { account: string; container: string; object: string }): Promise<void> {
   const { ctx } = req;
   if (!(await backend.headContainer(target.account, target.container))) throw new CairnError('storage.container_not_found');
-  const segments = await checkManifest(backend, target.account, await readBody(req, SLO_INFO.max_manifest_size), (c) => requireRead(req, backend, target.account, c));
+  const ifNoneMatchAny = putIfNoneMatchAny(ctx.req.headers['if-none-match']);
+  const segments = await checkManifest(backend, target, await readBody(req, SLO_INFO.max_manifest_size), (c) => requireRead(req, backend, target.account, c));
   const etag = sloEtag(segments);
   const sent = ctx.req.headers.etag?.trim().replace(/"/g, '').toLowerCase();
   if (sent && sent !== etag) throw new CairnError('storage.etag_mismatch');
-  const size = segments.reduce((n, s) => n + segmentSpan(s).length, 0);
+  const size = segments.reduce((n, s) => n + entryLength(s), 0);
   if (size > SWIFT_CONSTRAINTS.max_file_size * SLO_INFO.max_manifest_segments) throw new CairnError('storage.too_large');
   const manifest = Buffer.from(JSON.stringify(segments));
   const sentType = headerText(String(ctx.req.headers['content-type'] ?? '').trim());
   const info = await backend.putObject(target.account, target.container, target.object, Readable.from([manifest]), {
-    contentType: sentType || guessContentType(target.object),
+    contentType: withListingOverride(sentType || guessContentType(target.object), size, etag),
     meta: { ...(req.meta?.set ?? {}), ...(req.sysmeta?.set ?? {}), [SYS.sloEtag]: etag, [SYS.sloSize]: String(size) },
     contentLength: manifest.length,
     maxBytes: SLO_INFO.max_manifest_size * 2,
+    ifNoneMatchAny,
   });
   ctx.res.writeHead(201, {
     ETag: `"${etag}"`,
@@ -228,7 +317,18 @@ async function putManifest(req: StorageRequest, backend: ObjectBackend, target: 
   ctx.res.end();
 }
 
-async function readManifest(reader: ObjectReader): Promise<StoredSegment[]> {
+/**
+ * A manifest copied as such into another account names containers of that account: Swift checks
+ * it there as if it were PUT (each segment must exist and be readable by the caller), 400 otherwise.
+ */
+export async function checkCopiedManifest(req: StorageRequest, backend: ObjectBackend, dest: { account: string; container: string; object: string }, manifest: Buffer): Promise<void> {
+  const asPut = parseStored(manifest).map((s) =>
+    isData(s) ? s : { path: s.name, etag: s.hash, size_bytes: s.bytes, ...(s.range ? { range: s.range } : {}) },
+  );
+  await checkManifest(backend, dest, Buffer.from(JSON.stringify(asPut)), (c) => requireRead(req, backend, dest.account, c));
+}
+
+async function readManifest(reader: ObjectReader): Promise<ManifestEntry[]> {
   return parseStored(await readAll(reader, SLO_INFO.max_manifest_size * 2));
 }
 
@@ -238,13 +338,18 @@ async function assemble(req: StorageRequest, backend: ObjectBackend, reader: Obj
   const { query, method } = req.ctx;
   const close = (): Promise<void> => reader.close();
   if (query.get('multipart-manifest') === 'get') {
-    const json: ObjectInfo = { ...reader.info, contentType: 'application/json; charset=utf-8' };
+    // Served as JSON; a copy of the manifest (COPY, PUT + X-Copy-From) keeps its stored type.
+    const json: ObjectInfo = method === 'GET' || method === 'HEAD' ? { ...reader.info, contentType: 'application/json; charset=utf-8' } : reader.info;
     if (query.get('format') !== 'raw') return { ...reader, info: json };
-    const raw = (await readManifest(reader)).map((s) => ({ path: s.name, etag: s.hash, size_bytes: s.bytes, ...(s.range ? { range: s.range } : {}) }));
-    return bufferReader(json, Buffer.from(JSON.stringify(raw)), close);
+    // The PUT form, keys sorted as Swift writes them, with the stored Content-Type and an ETag of
+    // this body (so a client can check what it got).
+    const raw = (await readManifest(reader)).map((s) => (isData(s) ? s : { etag: s.hash, path: s.name, ...(s.range ? { range: s.range } : {}), size_bytes: s.bytes }));
+    const body = Buffer.from(JSON.stringify(raw));
+    return bufferReader({ ...reader.info, etag: createHash('md5').update(body).digest('hex') }, body, close);
   }
   const info: ObjectInfo = {
     ...reader.info,
+    contentType: splitListingOverride(reader.info.contentType).contentType,
     bytes: Number(reader.info.meta[SYS.sloSize] ?? 0),
     etag: `"${etag}"`,
     meta: { ...reader.info.meta, [SYS.manifestEtag]: reader.info.etag },
@@ -259,10 +364,21 @@ async function assemble(req: StorageRequest, backend: ObjectBackend, reader: Obj
  * The plain segments of a manifest, nested manifests opened and cut to their ranges. Segments are
  * read with the caller's rights: a public manifest cannot expose a private container.
  */
-async function expand(req: StorageRequest, backend: ObjectBackend, account: string, stored: StoredSegment[], depth: number): Promise<Segment[]> {
-  for (const c of new Set(stored.map((s) => splitPath(s.name)?.container ?? ''))) await requireRead(req, backend, account, c);
+async function expand(req: StorageRequest, backend: ObjectBackend, account: string, stored: ManifestEntry[], depth: number): Promise<Segment[]> {
+  for (const c of new Set(stored.flatMap((s) => (isData(s) ? [] : [splitPath(s.name)?.container ?? ''])))) {
+    // The manifest was readable but a segment is not: Swift answers 409 (segments unavailable).
+    await requireRead(req, backend, account, c).catch((err: unknown) => {
+      if (err instanceof CairnError && (err.status === 401 || err.status === 403)) throw new CairnError('storage.slo_segment_forbidden', { container: c }, { cause: err });
+      throw err;
+    });
+  }
   const out: Segment[] = [];
   for (const s of stored) {
+    if (isData(s)) {
+      const data = Buffer.from(s.data, 'base64');
+      out.push({ account, container: '', object: '', offset: 0, length: data.length, data });
+      continue;
+    }
     const where = splitPath(s.name) as { container: string; object: string };
     const span = segmentSpan(s);
     if (!s.sub_slo) {
@@ -275,7 +391,7 @@ async function expand(req: StorageRequest, backend: ObjectBackend, account: stri
       await sub?.close();
       throw new CairnError('unavailable', { reason: `Segment ${s.name} changed.` });
     }
-    let inner: StoredSegment[];
+    let inner: ManifestEntry[];
     try {
       inner = await readManifest(sub);
     } finally {
@@ -312,7 +428,7 @@ async function deleteManifest(req: StorageRequest, backend: ObjectBackend, targe
     const reader = depth < MAX_DEPTH ? await backend.openObject(account, where.container, where.object) : undefined;
     let segments: StoredSegment[] = [];
     try {
-      if (reader && reader.info.meta[SYS.sloEtag] !== undefined) segments = await readManifest(reader);
+      if (reader && reader.info.meta[SYS.sloEtag] !== undefined) segments = (await readManifest(reader)).filter((s): s is StoredSegment => !isData(s));
     } finally {
       await reader?.close();
     }

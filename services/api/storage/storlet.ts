@@ -1,10 +1,12 @@
 // Storlets (spec/storlets.md §2): `X-Run-Storlet: <name>` on an object GET, PUT or copy (COPY, or
-// PUT with X-Copy-From) runs the Python storlet deployed as `storlet/<name>` over the object's, the
-// upload's or the copy source's bytes; the reply or the stored object is its output. Copies with a
-// storlet are handled here, before the copy middleware, because the bytes stored are not the source's. One Run per call, in a sandbox without network: the data, its
-// metadata, the parameters and the storlet's code are files; the shim in
-// functions-runtime/storlets/ gives the code openstack/storlets' (in_files, out_files, params)
-// interface. The output is complete before anything is answered or stored, so a storlet that
+// PUT with X-Copy-From) runs the Python (or Node.js) storlet deployed as `storlet/<name>` over the
+// object's, the upload's or the copy source's bytes; the reply or the stored object is its output. Copies with a
+// storlet are handled here, before the copy middleware, because the bytes stored are not the source's. Each call runs in a warm
+// worker for this storlet version (services/executor/runs/storlet-workers.ts) or, when none can be
+// had, as one cold Run (both in storlet-run.ts), in a sandbox without network: the data and the storlet's code are files
+// (the object's own file where the backend has one, run-input.ts); the shim in functions-runtime/storlets/ gives the code
+// openstack/storlets' (in_files, out_files, params) interface (shim.py), or its Node.js
+// counterpart (shim.js). The output is complete before anything is answered or stored, so a storlet that
 // fails gets a clear status instead of a truncated 200. Deployments into the storlet and
 // dependency containers are validated here too (storlet-deploy.ts).
 import * as fs from 'node:fs';
@@ -13,27 +15,22 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CairnError, isCairnError } from '../../core/errors';
-import type { Metadata, ObjectInfo } from '../../core/objectstore/backend';
-import type { DeviceBinding, RunExecutor, RunResult } from '../../core/runs';
+import type { ByteRange, Metadata, ObjectInfo } from '../../core/objectstore/backend';
+import type { RunExecutor, StorletWorkerLease } from '../../core/runs';
 import { resolveRange } from './conditional';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import { headerText, headerValue, metadataResponseHeaders } from './metadata';
 import { objectHeaders, openForRead } from './object';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
-import { dependencyList, dependencyMode, STORLET_CONTAINERS, validateDependency, validateStorlet } from './storlet-deploy';
+import { STORLET_CONTAINERS, validateDependency, validateStorlet } from './storlet-deploy';
+import { MAX_INPUT_BYTES, outcome, runCold, workerSpec, type Ended, type StagedInput } from './storlet-run';
 import { isSysName } from './sysmeta';
 import { requireOwner } from './run-auth';
+import { stageObject, stageRanges } from './run-input';
 import { httpDate, xTimestamp } from './timestamps';
 
-/** Storlets' cap on the output metadata, serialized. */
-const MAX_OUTPUT_METADATA_BYTES = 4096;
-/** Largest input a storlet reads (an object or an upload). */
-const MAX_INPUT_BYTES = SWIFT_CONSTRAINTS.max_file_size;
-/** Shim exit code for "never called set_metadata" (functions-runtime/storlets/shim.py). */
-const EXIT_NO_METADATA = 3;
-/** Where the shim's directory appears inside the sandbox. */
-const SHIM_DIR = '/cairn-storlets';
-
+/** Outputs up to this size held in memory are answered in one write. */
+const SMALL_OUTPUT_BYTES = 1024 * 1024;
 export interface StorletDeps extends StorageDeps {
   runs?: RunExecutor;
 }
@@ -83,7 +80,7 @@ export function storlet(deps: StorletDeps): Middleware {
             storlet_dependency: STORLET_CONTAINERS.dependency,
             storlet_log: STORLET_CONTAINERS.log,
             storlet_gateway_class: 'CairnBwrapGateway',
-            storlet_languages: ['Python'],
+            storlet_languages: ['Python', 'nodejs'],
             storlet_timeout: deps.config.runs.storletTimeoutSeconds,
           },
         }
@@ -164,6 +161,9 @@ async function invoke(req: StorageRequest, deps: StorletDeps, account: string, s
   const { backend } = deps;
   if (!deps.runs) throw new CairnError('zerocloud.unavailable');
   const runs = deps.runs;
+  // Both look-ups start at once (the storlet's is awaited after the account's checks, in Storlets' order).
+  const codeLookup = backend.headObject(account, STORLET_CONTAINERS.storlet, name);
+  codeLookup.catch(() => undefined);
   const acct = await backend.headAccount(account);
   if ((acct.meta['storlet-enabled'] ?? '').toLowerCase() !== 'true') throw new CairnError('storlet.account_disabled');
   if (header(req, 'range') !== undefined) throw new CairnError('storlet.bad_request', { reason: 'Range is not allowed with X-Run-Storlet; use X-Storlet-Range' });
@@ -173,17 +173,36 @@ async function invoke(req: StorageRequest, deps: StorletDeps, account: string, s
   if ((header(req, 'referer') ?? '').includes('storlets')) throw new CairnError('storage.account_forbidden');
   const extras = extraResources(req);
   // The caller must be able to read the storlet: same account, so it exists or not.
-  const code = await backend.headObject(account, STORLET_CONTAINERS.storlet, name);
+  const code = await codeLookup;
   if (!code) throw new CairnError('storlet.no_access', { name });
   const params = storletParams(req);
   const wantLog = (header(req, 'x-storlet-generate-log') ?? '').toLowerCase() === 'true';
 
-  const workDir = await runs.workDir('storlet');
+  // A warm worker for this storlet version when one is free or can be started; else a cold Run
+  // in its own directory.
+  let lease: StorletWorkerLease | undefined;
+  let workDir: string | undefined;
+  let outPath: string;
   try {
-    const inputPath = path.join(workDir, 'input');
+    // An upload is received before a worker is taken, so a slow client never holds one.
+    if (shape.kind === 'put') {
+      workDir = await runs.workDir('storlet');
+      await stageUpload(req, path.join(workDir, 'input'));
+    }
+    lease = runs.storletWorker ? await runs.storletWorker(await workerSpec(deps, account, name, code)) : undefined;
+    if (lease) outPath = lease.spillPath;
+    else {
+      workDir ??= await runs.workDir('storlet');
+      outPath = path.join(workDir, 'out');
+    }
+    // Inputs go where the sandbox sees them: the worker's inbox, or the cold run's directory.
+    const stageDir = lease ? lease.inbox : workDir!;
+    const inputPath = path.join(stageDir, 'input');
     let source: ObjectInfo | undefined;
     let inputRange: string | undefined;
     let inputMeta: Metadata;
+    // Ranges the shim applies itself, when the input is the whole object's own file (run-input.ts).
+    let shimRanges: ByteRange[] | undefined;
     if (shape.kind !== 'put') {
       const reader = await openForRead(req, backend, account, shape.source.container, shape.source.object);
       try {
@@ -191,12 +210,10 @@ async function invoke(req: StorageRequest, deps: StorletDeps, account: string, s
         const storletRange = header(req, 'x-storlet-range');
         const decision = storletRange ? resolveRange(storletRange, reader.info.bytes) : ({ kind: 'full' } as const);
         if (decision.kind === 'unsatisfiable') throw new CairnError('storage.range_not_satisfiable');
-        const out = fs.createWriteStream(inputPath);
-        if (decision.kind === 'full') await pipeline(reader.stream(), out);
+        if (decision.kind === 'full') await stageObject(reader, inputPath);
         else {
           // Several ranges are fed one after the other, as Storlets does on the proxy.
-          for (const r of decision.ranges) await pipeline(reader.stream(r), out, { end: false });
-          await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+          shimRanges = (await stageRanges(reader, decision.ranges, inputPath)).apply;
           inputRange = `bytes ${decision.ranges.map((r) => `${r.start}-${r.end}`).join(',')}/${reader.info.bytes}`;
         }
       } finally {
@@ -204,53 +221,53 @@ async function invoke(req: StorageRequest, deps: StorletDeps, account: string, s
       }
       inputMeta = visibleMetadata(source.meta);
     } else {
-      await stageUpload(req, inputPath);
+      // Both directories are under the data directory's runs/: a link, a copy only if they are split.
+      if (lease) await fsp.link(path.join(workDir!, 'input'), inputPath).catch(() => fsp.copyFile(path.join(workDir!, 'input'), inputPath));
       inputMeta = visibleMetadata(req.meta?.set ?? {});
     }
 
-    const codeRoot = path.join(workDir, 'root');
-    await stageCode(deps, account, name, code.meta, path.join(codeRoot, 'storlet'));
-    const dev = path.join(workDir, 'dev');
-    await fsp.mkdir(dev);
-    await fsp.writeFile(path.join(dev, 'params'), JSON.stringify(params));
-    await fsp.writeFile(path.join(dev, 'meta-in'), JSON.stringify(inputMeta));
-    const extraDevices = await stageExtras(req, deps, account, extras, dev);
-    const [result] = await runs.execute({
-      timeoutMs: deps.config.runs.storletTimeoutSeconds * 1000 + 1000,
-      runs: [
+    const extraInputs = await stageExtras(req, deps, account, extras, stageDir);
+    let ended: Ended;
+    // Where the output is: in memory (a warm call's small output) or in the call's file.
+    let body: OutputBody | undefined;
+    if (lease) {
+      const inbox = lease.sandboxInbox;
+      const r = await lease.call(
         {
-          name,
-          program: '/usr/bin/python3',
-          args: ['-B', '-s', '-E', `${SHIM_DIR}/shim.py`, code.meta['storlet-main']],
-          env: {},
-          cwd: '/tmp',
-          imageDir: codeRoot,
-          stdinPath: inputPath,
-          stdoutPath: path.join(workDir, 'stdout'),
-          stderrPath: path.join(workDir, 'stderr'),
-          devices: [
-            { kind: 'read', hostPath: path.join(deps.config.executor.runtimeDir, 'storlets'), sandboxPath: SHIM_DIR },
-            { kind: 'read', hostPath: path.join(dev, 'params'), sandboxPath: '/dev/storlet/params' },
-            { kind: 'read', hostPath: path.join(dev, 'meta-in'), sandboxPath: '/dev/storlet/meta-in' },
-            { kind: 'write', hostPath: path.join(dev, 'out'), sandboxPath: '/dev/storlet/out' },
-            { kind: 'write', hostPath: path.join(dev, 'meta-out'), sandboxPath: '/dev/storlet/meta-out' },
-            { kind: 'write', hostPath: path.join(dev, 'log'), sandboxPath: '/dev/storlet/log' },
-            ...extraDevices,
-          ],
-          limits: { timeoutMs: deps.config.runs.storletTimeoutSeconds * 1000, memoryBytes: deps.config.runs.memoryBytes, processes: 64, maxWriteBytes: MAX_INPUT_BYTES },
+          input: `${inbox}/input`,
+          ranges: shimRanges?.map((x) => [x.start, x.end]),
+          meta: inputMeta,
+          params,
+          extras: extraInputs.map((e) => ({ path: `${inbox}/${e.file}`, meta: e.meta })),
         },
-      ],
-    });
+        { timeoutMs: deps.config.runs.storletTimeoutSeconds * 1000, maxOutputBytes: MAX_INPUT_BYTES },
+      );
+      // The output is on the host now: the worker (inbox cleared) serves the next call meanwhile.
+      await lease.release();
+      ended = { status: r.status, code: r.code, detail: r.detail, metadata: r.metadata ?? Buffer.alloc(0), log: r.log, stderr: r.stderr };
+      if (r.output) body = { size: r.outputBytes, chunks: r.output, stream: () => Readable.from(r.output!, { objectMode: false }) };
+    } else {
+      ended = await runCold(deps, runs, workDir!, name, code.meta, params, inputMeta, inputPath, shimRanges, extraInputs, account, outPath);
+    }
     // The log is kept whatever happened: a failing storlet is when it matters most.
-    if (wantLog) await storeLog(deps, account, name, path.join(dev, 'log'), path.join(workDir, 'stderr'));
-    const outMeta = await outcome(result, name, path.join(dev, 'meta-out'), path.join(workDir, 'stderr'));
-    const outPath = path.join(dev, 'out');
-    const { size } = await fsp.stat(outPath);
-    if (shape.kind === 'get') return sendOutput(req, source!, outMeta, outPath, size, inputRange);
-    await storeOutput(req, deps, account, shape, source, name, outMeta, outPath, size);
+    if (wantLog) await storeLog(deps, account, name, ended.log, ended.stderr);
+    const outMeta = outcome(ended, name);
+    body ??= { size: (await fsp.stat(outPath).catch(() => ({ size: 0 }))).size, stream: () => fs.createReadStream(outPath) };
+    if (shape.kind === 'get') return await sendOutput(req, source!, outMeta, body, inputRange);
+    await storeOutput(req, deps, account, shape, source, outMeta, body);
   } finally {
-    await runs.release(workDir);
+    await lease?.release();
+    if (lease) await fsp.rm(lease.spillPath, { force: true });
+    if (workDir) await runs.release(workDir);
   }
+}
+
+/** A storlet's output data, wherever it is held. */
+interface OutputBody {
+  size: number;
+  /** The bytes themselves, when they are in memory. */
+  chunks?: Buffer[];
+  stream(): Readable;
 }
 
 /** Storlets' `max_extra_resources`: more is 400. */
@@ -266,21 +283,20 @@ function extraResources(req: StorageRequest): ObjectName[] {
   return list.map((r) => copyRef(r, 'X-Storlet-Extra-Resources'));
 }
 
-/** Each extra resource becomes /dev/storlet/in-<n> (data) and in-<n>.meta (its user metadata). */
-async function stageExtras(req: StorageRequest, deps: StorletDeps, account: string, extras: ObjectName[], dev: string): Promise<DeviceBinding[]> {
-  const devices: DeviceBinding[] = [];
+/** Each extra resource becomes file `in-<n>` of `dir` (the shim shows it as in_files[n]), with its user metadata. */
+async function stageExtras(req: StorageRequest, deps: StorletDeps, account: string, extras: ObjectName[], dir: string): Promise<StagedInput[]> {
+  const staged: StagedInput[] = [];
   for (const [i, ref] of extras.entries()) {
     const reader = await openForRead(req, deps.backend, account, ref.container, ref.object);
-    const data = path.join(dev, `in-${i + 1}`);
+    const file = `in-${i + 1}`;
     try {
-      await pipeline(reader.stream(), fs.createWriteStream(data));
-      await fsp.writeFile(`${data}.meta`, JSON.stringify(visibleMetadata(reader.info.meta)));
+      await stageObject(reader, path.join(dir, file));
+      staged.push({ file, meta: visibleMetadata(reader.info.meta) });
     } finally {
       await reader.close();
     }
-    devices.push({ kind: 'read', hostPath: data, sandboxPath: `/dev/storlet/in-${i + 1}` }, { kind: 'read', hostPath: `${data}.meta`, sandboxPath: `/dev/storlet/in-${i + 1}.meta` });
   }
-  return devices;
+  return staged;
 }
 
 async function stageUpload(req: StorageRequest, dest: string): Promise<void> {
@@ -298,67 +314,14 @@ async function stageUpload(req: StorageRequest, dest: string): Promise<void> {
   await pipeline(body, counter, fs.createWriteStream(dest));
 }
 
-/** The storlet module and its dependencies, in the directory mounted at /storlet. */
-async function stageCode(deps: StorletDeps, account: string, name: string, meta: Metadata, dir: string): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true });
-  const copy = async (container: string, object: string, mode: number): Promise<void> => {
-    const reader = await deps.backend.openObject(account, container, object);
-    if (!reader) throw new CairnError('storlet.no_access', { name: object });
-    try {
-      await pipeline(reader.stream(), fs.createWriteStream(path.join(dir, object), { mode }));
-      await fsp.chmod(path.join(dir, object), mode);
-    } finally {
-      await reader.close();
-    }
-  };
-  await copy(STORLET_CONTAINERS.storlet, name, 0o644);
-  for (const d of dependencyList(meta)) {
-    if (d.includes('/')) throw new CairnError('storlet.bad_request', { reason: `Dependency name ${d} may not contain /` });
-    const info = await deps.backend.headObject(account, STORLET_CONTAINERS.dependency, d);
-    if (!info) throw new CairnError('storlet.failed', { reason: `dependency ${d} is not in the ${STORLET_CONTAINERS.dependency} container` });
-    await copy(STORLET_CONTAINERS.dependency, d, dependencyMode(info.meta));
-  }
-}
-
-/** The last line of stderr: the exception's message, for the error body. */
-async function lastLine(file: string): Promise<string> {
-  const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  const lines = text.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').slice(0, 512);
-}
-
-/** Fails the call unless the storlet ended well and set valid metadata; returns that metadata. */
-async function outcome(result: RunResult, name: string, metaOut: string, stderr: string): Promise<Metadata> {
-  if (result.status === 'timeout') throw new CairnError('storlet.timed_out');
-  if (result.status !== 'ok') throw new CairnError('storlet.failed', { reason: result.detail ?? result.status });
-  if (result.exitCode === EXIT_NO_METADATA) throw new CairnError('storlet.no_metadata', { name });
-  if (result.exitCode !== 0) throw new CairnError('storlet.failed', { reason: (await lastLine(stderr)) || `exit code ${result.exitCode ?? result.signal}` });
-  // The file is written inside the sandbox, so it is checked like any other input.
-  const raw = await fsp.readFile(metaOut);
-  if (raw.length === 0) throw new CairnError('storlet.no_metadata', { name });
-  if (raw.length > MAX_OUTPUT_METADATA_BYTES) throw new CairnError('storlet.failed', { reason: `output metadata is larger than ${MAX_OUTPUT_METADATA_BYTES} bytes` });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new CairnError('storlet.failed', { reason: 'output metadata is not JSON' });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CairnError('storlet.failed', { reason: 'output metadata is not an object' });
-  const meta: Metadata = {};
-  for (const [k, v] of Object.entries(parsed)) {
-    if (typeof v !== 'string' || !/^[A-Za-z0-9_-]+$/.test(k)) throw new CairnError('storlet.failed', { reason: `output metadata entry ${k} is not a header-safe string` });
-    meta[k.toLowerCase()] = v;
-  }
-  return meta;
-}
-
 /** Splits a storlet's metadata: a `Content-Type` key sets the type, the rest is user metadata. */
 function splitMeta(meta: Metadata): { contentType?: string; user: Metadata } {
   const { ['content-type']: contentType, ...user } = meta;
   return { contentType, user };
 }
 
-async function sendOutput(req: StorageRequest, source: ObjectInfo, outMeta: Metadata, outPath: string, size: number, inputRange: string | undefined): Promise<void> {
+async function sendOutput(req: StorageRequest, source: ObjectInfo, outMeta: Metadata, body: OutputBody, inputRange: string | undefined): Promise<void> {
+  const size = body.size;
   const { contentType, user } = splitMeta(outMeta);
   const headers: Record<string, string | number> = { ...objectHeaders(source), ...metadataResponseHeaders(user, 'object') };
   // The stored object's length, ETag and ranges describe other bytes than the storlet's output.
@@ -369,8 +332,10 @@ async function sendOutput(req: StorageRequest, source: ObjectInfo, outMeta: Meta
   headers['Content-Length'] = size;
   req.ctx.res.writeHead(200, headers);
   if (size === 0) return void req.ctx.res.end();
+  // A small output in memory is one write, without a stream between it and the socket.
+  if (body.chunks && size <= SMALL_OUTPUT_BYTES) return void req.ctx.res.end(body.chunks.length === 1 ? body.chunks[0] : Buffer.concat(body.chunks));
   try {
-    await pipeline(fs.createReadStream(outPath), req.ctx.res);
+    await pipeline(body.stream(), req.ctx.res);
   } catch (err) {
     // A client that went away mid-body is not a failure of the storlet or of the server.
     if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || req.ctx.res.destroyed) return;
@@ -384,19 +349,17 @@ async function storeOutput(
   account: string,
   shape: Exclude<CallShape, { kind: 'get' }>,
   source: ObjectInfo | undefined,
-  name: string,
   outMeta: Metadata,
-  outPath: string,
-  size: number,
+  output: OutputBody,
 ): Promise<void> {
   const { contentType, user } = splitMeta(outMeta);
   const sent = header(req, 'content-type');
   // A copy keeps the source's user metadata, as Swift's copy does; the request's and the storlet's win.
   const kept = source ? visibleMetadata(source.meta) : {};
-  const info = await deps.backend.putObject(account, shape.dest.container, shape.dest.object, fs.createReadStream(outPath), {
+  const info = await deps.backend.putObject(account, shape.dest.container, shape.dest.object, output.stream(), {
     contentType: contentType ?? (sent ? (headerText(sent) ?? sent) : (source?.contentType ?? 'application/octet-stream')),
     meta: { ...kept, ...(req.meta?.set ?? {}), ...user },
-    contentLength: size,
+    contentLength: output.size,
     maxBytes: SWIFT_CONSTRAINTS.max_file_size,
   });
   const body = Buffer.alloc(0);
@@ -418,11 +381,9 @@ async function storeOutput(
 }
 
 /** `storletlog/<name up to the first '-'>.log`, overwritten: this call's log lines, then its stderr. */
-async function storeLog(deps: StorletDeps, account: string, name: string, logPath: string, stderrPath: string): Promise<void> {
+async function storeLog(deps: StorletDeps, account: string, name: string, log: Buffer, stderr: Buffer): Promise<void> {
   const dash = name.indexOf('-');
   const logName = `${dash > 0 ? name.slice(0, dash) : name}.log`;
-  const log = await fsp.readFile(logPath).catch(() => Buffer.alloc(0));
-  const stderr = await fsp.readFile(stderrPath).catch(() => Buffer.alloc(0));
   const data = stderr.length ? Buffer.concat([log, Buffer.from('--- stderr ---\n'), stderr]) : log;
   await deps.backend.putContainer(account, STORLET_CONTAINERS.log, { set: {}, remove: [] });
   await deps.backend.putObject(account, STORLET_CONTAINERS.log, logName, Readable.from([data]), {

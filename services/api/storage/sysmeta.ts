@@ -19,6 +19,8 @@ export const SYS = {
   read: 'sys:container-read',
   /** Container write ACL (X-Container-Write). */
   write: 'sys:container-write',
+  /** Account ACL (X-Account-Access-Control), compact JSON. */
+  accountAcl: 'sys:account-acl',
 } as const;
 
 /** Whether a stored metadata name is system metadata. */

@@ -12,6 +12,8 @@ import { headerValue } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'] as const;
+/** Headers that would let a TempURL upload point at data the URL does not grant (Swift's list). */
+const DISALLOWED_HEADERS = ['X-Object-Manifest', 'X-Symlink-Target'] as const;
 const DIGESTS = { 40: 'sha1', 64: 'sha256', 128: 'sha512' } as const;
 type Digest = 'sha1' | 'sha256' | 'sha512';
 
@@ -51,7 +53,8 @@ function parseSig(raw: string): { digest: Digest; bytes: Buffer } | undefined {
   return { digest, bytes: Buffer.from(raw, 'hex') };
 }
 
-function keysOf(meta: Metadata): string[] {
+function keysOf(meta: Metadata | undefined): string[] {
+  if (!meta) return [];
   return [meta['temp-url-key'], meta['temp-url-key-2']].filter((k): k is string => typeof k === 'string' && k.length > 0);
 }
 
@@ -88,15 +91,21 @@ export function tempurl(deps: Pick<StorageDeps, 'backend'>): Middleware {
       // A HEAD may use a URL signed for GET, PUT or POST, as in Swift.
       const methods = ctx.method === 'HEAD' ? ['HEAD', 'GET', 'PUT', 'POST'] : [ctx.method];
       const [account, container] = await Promise.all([deps.backend.headAccount(t.account), deps.backend.headContainer(t.account, t.container)]);
-      const keys = [...keysOf(account.meta), ...(container ? keysOf(container.meta) : [])];
-      const ok = keys.some((key) =>
+      // A container's key grants that container only (segments elsewhere stay out of reach).
+      const keys = [...keysOf(account.meta).map((key) => ({ key, container: undefined })), ...keysOf(container?.meta).map((key) => ({ key, container: t.container }))];
+      const match = keys.find(({ key }) =>
         methods.some((m) => {
-          const mac = createHmac(sig.digest, key).update(`${m}\n${expRaw}\n${path}`).digest();
+          // Signed over the expiry as an integer: an ISO 8601 form of the same instant is the same URL.
+          const mac = createHmac(sig.digest, key).update(`${m}\n${expires}\n${path}`).digest();
           return mac.length === sig.bytes.length && timingSafeEqual(mac, sig.bytes);
         }),
       );
-      if (!ok) throw invalid();
-      req.authorized = { by: 'tempurl' };
+      if (!match) throw invalid();
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        const bad = DISALLOWED_HEADERS.find((h) => ctx.req.headers[h.toLowerCase()] !== undefined);
+        if (bad) throw new CairnError('storage.tempurl_header_not_allowed', { header: bad });
+      }
+      req.authorized = { by: 'tempurl', ...(match.container !== undefined ? { container: match.container } : {}) };
       (req.readers ??= []).push(async (reader) => {
         if (ctx.method === 'GET') {
           ctx.res.setHeader('Content-Disposition', headerValue(disposition(ctx.query, t.object)));

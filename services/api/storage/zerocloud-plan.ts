@@ -6,12 +6,12 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Config } from '../../core/config';
 import { CairnError } from '../../core/errors';
 import type { ObjectBackend } from '../../core/objectstore/backend';
 import type { DeviceBinding, Run, RunLimits } from '../../core/runs';
 import { readTar, TarError, type TarEntry } from '../../core/tar';
+import { stageObject } from './run-input';
 import { SYSTEM_IMAGES, isReadable, type JobDevice, type JobNode } from './zerocloud-job';
 
 /** ZeroCloud's own defaults where it had them (spec §1.12), smaller where a 2-core host needs it. */
@@ -123,7 +123,7 @@ class Stager {
   private seq = 0;
   constructor(private readonly ctx: CompileContext) {}
 
-  /** Copies an object into the job directory once, however many nodes read it. */
+  /** Puts an object into the job directory once, however many nodes read it (run-input.ts). */
   object(p: ObjectPath, url: string, limit: number): Promise<string> {
     const key = `${p.container}/${p.object}`;
     let staged = this.staged.get(key);
@@ -140,7 +140,7 @@ class Stager {
     try {
       if (reader.info.bytes > limit) throw new CairnError('zerocloud.data_too_large', { path: url, limit });
       const dest = path.join(this.ctx.workDir, `in-${++this.seq}`);
-      await pipeline(reader.stream(), fs.createWriteStream(dest));
+      await stageObject(reader, dest);
       return dest;
     } finally {
       await reader.close();

@@ -1,5 +1,15 @@
-// Forward-only numbered migrations. Each release must run against the schema of the next
-// (expand, then contract), so a migration only adds; removals wait for a later release.
+// Forward-only numbered migrations, expand then contract.
+//
+// The rule: the previous release must run against the migrated schema. The migration Job runs
+// before the Deployments roll, so for a while the old pods serve requests on the new schema (and
+// a rollback is "previous version, `pulumi up`", which never runs a down migration). Hence:
+// - an expand migration only adds: tables, nullable columns or columns with a default, indexes;
+// - a contracting statement (DROP TABLE/COLUMN, RENAME, SET NOT NULL, a type change, a NOT NULL
+//   column without default) goes in a migration marked `contract`, released after the release
+//   that stopped using what it removes (the expand release).
+// migration-check.ts refuses contracting statements in unmarked migrations; the compat test
+// (test/services/core/db/migration-compat.suite.ts) runs the previous schema version's
+// statements against every new schema.
 import type { Database } from './database';
 import { MIGRATIONS } from './migrations';
 
@@ -7,6 +17,12 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Marks a contract step: it may remove or tighten what the code of the previous release no
+   * longer uses. `expandedIn` is the earlier migration whose release stopped using it.
+   * @default absent: the migration must only expand
+   */
+  contract?: { expandedIn: number; reason: string };
 }
 
 /** Applies every migration newer than the schema's version; returns the versions applied. */

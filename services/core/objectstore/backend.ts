@@ -106,6 +106,13 @@ export interface ObjectReader {
   stream(range?: ByteRange): Readable;
   /** Releases the handle; safe to call more than once, needed when no stream was read to the end. */
   close(): Promise<void>;
+  /**
+   * Optional: the opened version as a local file, for backends that keep one (fs), so runs can
+   * hand it to a sandbox instead of copying its bytes. `fd` is open read-only until close();
+   * `path` names this version only (a new PUT writes another file) but vanishes once the
+   * version is replaced or deleted. Backends without local files leave it out.
+   */
+  file?(): { path: string; fd: number };
 }
 
 export interface ObjectBackend {
@@ -144,5 +151,18 @@ export interface ObjectBackend {
   /** Throws `storage.object_not_found`. */
   deleteObject(account: string, container: string, object: string): Promise<void>;
 
+  /**
+   * Reclaims what a crash between writing bytes and committing the index left behind, only items
+   * older than `graceMs` and never one a live PUT is writing. Absent where the upstream keeps its
+   * own house (swift).
+   */
+  sweep?(opts: { graceMs: number }): Promise<SweepReport>;
+
   close(): Promise<void>;
+}
+
+/** What one sweep reclaimed: blob or file names, and unfinished uploads aborted. */
+export interface SweepReport {
+  removed: string[];
+  abortedUploads: string[];
 }

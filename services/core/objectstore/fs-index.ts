@@ -1,6 +1,8 @@
-// The fs backend's index in the platform database: accounts, containers (with counts kept in the
-// same transaction as every object write) and object rows naming their data files. All SQL of the
-// object store is here; fs.ts only moves bytes.
+// The object store's index in the platform database, shared by the backends that keep only bytes
+// elsewhere (fs: files, s3: bucket keys): accounts, containers (with counts kept in the same
+// transaction as every object write), object rows naming their blob (`fileId`: a file id for fs,
+// a bucket key for s3), and the pending blobs of PUTs in flight (s3). All SQL of the object store
+// is here; the backends only move bytes.
 import type { Database, Queryable } from '../db/database';
 import { CairnError } from '../errors';
 import type {
@@ -27,7 +29,7 @@ interface ObjectRow {
   file_id?: string;
 }
 
-/** An object row plus the data file it names. */
+/** An object row plus the blob (data file or bucket key) it names. */
 export interface StoredObject extends ObjectInfo {
   fileId: string;
 }
@@ -230,12 +232,17 @@ export class ObjectIndex {
     account: string,
     container: string,
     obj: StoredObject,
-    opts: { ifNoneMatchAny?: boolean },
+    opts: { ifNoneMatchAny?: boolean; pending?: boolean },
   ): Promise<{ replacedFileId?: string }> {
     return this.db.transaction(async (tx) => {
       const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
       if (c.length === 0) throw new CairnError('storage.container_not_found');
       const id = c[0].id;
+      // A PUT whose pending row the sweeper took for a crashed one's must not commit: its blob may
+      // be gone. The row lock orders this against the sweeper's delete.
+      if (opts.pending && (await tx.query('DELETE FROM os_pending_blobs WHERE blob_key = $1 RETURNING 1', [obj.fileId])).length === 0) {
+        throw new CairnError('storage.upstream_unavailable', { reason: 'the upload outlived its pending record; retry' });
+      }
       if (opts.ifNoneMatchAny) {
         const exists = await tx.query('SELECT 1 FROM os_objects WHERE container_id = $1 AND name = $2', [id, obj.name]);
         if (exists.length > 0) throw new CairnError('storage.precondition_failed');
@@ -274,6 +281,46 @@ export class ObjectIndex {
     );
     if (rows.length === 0) throw new CairnError('storage.object_not_found');
     return toStored(rows[0]);
+  }
+
+  /** Records a blob a PUT is about to write, before its first byte. */
+  async addPending(key: string): Promise<void> {
+    const now = nowMicros();
+    await this.db.query('INSERT INTO os_pending_blobs (blob_key, started_us, touched_us) VALUES ($1, $2, $2)', [key, now]);
+  }
+
+  /** Heartbeat of a live PUT; also names its multipart upload once there is one. */
+  async touchPending(key: string, uploadId?: string): Promise<void> {
+    await this.db.query('UPDATE os_pending_blobs SET touched_us = $2, upload_id = coalesce($3, upload_id) WHERE blob_key = $1', [key, nowMicros(), uploadId ?? null]);
+  }
+
+  /** Forgets a PUT that failed and cleaned up after itself. */
+  async dropPending(key: string): Promise<void> {
+    await this.db.query('DELETE FROM os_pending_blobs WHERE blob_key = $1', [key]);
+  }
+
+  /** Takes the pending rows not touched since `beforeUs` (their writers crashed): returned once, to one sweeper. */
+  async claimDeadPending(beforeUs: number): Promise<{ key: string; uploadId?: string }[]> {
+    const rows = await this.db.query<{ blob_key: string; upload_id: string | null }>(
+      'DELETE FROM os_pending_blobs WHERE touched_us < $1 RETURNING blob_key, upload_id',
+      [beforeUs],
+    );
+    return rows.map((r) => ({ key: r.blob_key, uploadId: r.upload_id ?? undefined }));
+  }
+
+  /**
+   * The blobs among `keys` that neither an object row nor a live PUT (pending row) names. A blob
+   * without either can never gain one: a commit needs its pending row.
+   */
+  async orphans(keys: string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.db.query<{ k: string }>(
+      `SELECT k FROM unnest($1::text[]) AS u(k)
+       WHERE NOT EXISTS (SELECT 1 FROM os_objects WHERE file_id = u.k)
+         AND NOT EXISTS (SELECT 1 FROM os_pending_blobs WHERE blob_key = u.k)`,
+      [keys],
+    );
+    return rows.map((r) => r.k);
   }
 
   /** Removes the row and fixes the counts; returns the data file to delete afterwards. */

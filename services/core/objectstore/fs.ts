@@ -2,59 +2,46 @@
 // database (fs-index.ts). Every PUT writes a new file named by a random id — into a temp file in the
 // final directory, fsync'd, then renamed — and only then points the index row at it. So a row never
 // names a missing or partial file; a crash leaves at worst an orphan file, and readers of the
-// previous version keep their open file until they finish.
+// previous version keep their open file until they finish. Accounts, containers and listings are
+// IndexedBackend's (indexed.ts), shared with the s3 backend.
+//
+// Crash leftovers (`sweep`): temp files not written to for the grace period (a live PUT's temp file
+// is written to continuously; if a stalled one loses its temp file, its rename fails and the PUT is
+// refused with a 503, nothing breaks), and data files older than the grace period that no row names. A data
+// file is renamed into place just before its row commits, so the grace period (an hour) is far
+// longer than the one window in which a live PUT's file has no row yet.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Database } from '../db/database';
 import { CairnError } from '../errors';
-import type {
-  AccountInfo,
-  ByteRange,
-  ContainerInfo,
-  ContainerSummary,
-  ListEntry,
-  ListOptions,
-  Metadata,
-  MetadataUpdate,
-  ObjectBackend,
-  ObjectInfo,
-  ObjectReader,
-  ObjectSummary,
-  ObjectUpdate,
-  PutObjectOptions,
-} from './backend';
-import { ObjectIndex, type StoredObject } from './fs-index';
+import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader, PutObjectOptions, SweepReport } from './backend';
+import type { StoredObject } from './fs-index';
+import { IndexedBackend, publicInfo } from './indexed';
 import { nowMicros } from './timestamp';
 
 /** Bytes gathered before one writev: fewer syscalls than one write per socket chunk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
-/** Containers remembered as existing by one process. */
-const KNOWN_CONTAINERS_MAX = 10_000;
-
 /** Temp files start with a dot and end in `.tmp`, so an operator's sweep can tell them from data. */
 const TEMP_SUFFIX = '.tmp';
 
-export class FsBackend implements ObjectBackend {
+/** Names of data files: 16 random bytes in hex. Anything else in the tree is not the sweeper's. */
+const FILE_ID = /^[0-9a-f]{32}$/;
+
+/** Data files checked against the index in one query by the sweeper. */
+const SWEEP_BATCH = 500;
+
+export class FsBackend extends IndexedBackend implements ObjectBackend {
   readonly kind = 'fs';
-  private readonly index: ObjectIndex;
   private readonly root: string;
   /** Fan-out directories already created by this process. */
   private readonly madeDirs = new Set<string>();
-  /** `account/container` names seen to exist, oldest first (a bounded cache for object PUTs). */
-  private readonly knownContainers = new Set<string>();
-
-  private rememberContainer(key: string): void {
-    this.knownContainers.delete(key);
-    this.knownContainers.add(key);
-    if (this.knownContainers.size > KNOWN_CONTAINERS_MAX) this.knownContainers.delete(this.knownContainers.values().next().value as string);
-  }
 
   constructor(dataDir: string, db: Database) {
+    super(db);
     this.root = path.join(dataDir, 'objects');
-    this.index = new ObjectIndex(db);
   }
 
   /** Data file of a version: two levels of 256-way fan-out keep directories small. */
@@ -62,59 +49,8 @@ export class FsBackend implements ObjectBackend {
     return path.join(this.root, fileId.slice(0, 2), fileId.slice(2, 4), fileId);
   }
 
-  headAccount(account: string): Promise<AccountInfo> {
-    return this.index.headAccount(account);
-  }
-
-  async updateAccount(account: string, update: MetadataUpdate): Promise<AccountInfo> {
-    await this.index.updateAccount(account, update);
-    return this.index.headAccount(account);
-  }
-
-  listContainers(account: string, opts: ListOptions): Promise<ListEntry<ContainerSummary>[]> {
-    return this.index.listContainers(account, opts);
-  }
-
-  async putContainer(account: string, container: string, update: MetadataUpdate): Promise<{ created: boolean; info: ContainerInfo }> {
-    const { created } = await this.index.putContainer(account, container, update);
-    const info = await this.index.headContainer(account, container);
-    if (!info) throw new CairnError('storage.container_not_found'); // deleted concurrently
-    this.rememberContainer(`${account}/${container}`);
-    return { created, info };
-  }
-
-  headContainer(account: string, container: string): Promise<ContainerInfo | undefined> {
-    return this.index.headContainer(account, container);
-  }
-
-  async updateContainer(account: string, container: string, update: MetadataUpdate): Promise<ContainerInfo> {
-    await this.index.updateContainer(account, container, update);
-    const info = await this.index.headContainer(account, container);
-    if (!info) throw new CairnError('storage.container_not_found');
-    return info;
-  }
-
-  async deleteContainer(account: string, container: string): Promise<void> {
-    this.knownContainers.delete(`${account}/${container}`);
-    await this.index.deleteContainer(account, container);
-  }
-
-  listObjects(account: string, container: string, opts: ListOptions): Promise<ListEntry<ObjectSummary>[]> {
-    return this.index.listObjects(account, container, opts);
-  }
-
   async putObject(account: string, container: string, object: string, body: Readable, opts: PutObjectOptions): Promise<ObjectInfo> {
-    if (opts.contentLength !== undefined && opts.contentLength > opts.maxBytes) throw new CairnError('storage.too_large');
-    // Refuse before reading a byte when the answer is already known. A container seen recently is
-    // trusted without a query: the commit re-checks it under a lock, so a stale entry (container
-    // deleted through another api replica) only costs the upload, never consistency.
-    const containerKey = `${account}/${container}`;
-    if (opts.ifNoneMatchAny || !this.knownContainers.has(containerKey)) {
-      const probe = await this.index.probe(account, container, object);
-      if (!probe.container) throw new CairnError('storage.container_not_found');
-      if (opts.ifNoneMatchAny && probe.object) throw new CairnError('storage.precondition_failed');
-      this.rememberContainer(containerKey);
-    }
+    await this.admitPut(account, container, object, opts);
 
     const fileId = randomBytes(16).toString('hex');
     const final = this.filePath(fileId);
@@ -124,13 +60,12 @@ export class FsBackend implements ObjectBackend {
     try {
       replaced = (await this.index.commitObject(account, container, stored, { ifNoneMatchAny: opts.ifNoneMatchAny })).replacedFileId;
     } catch (err) {
-      if (err instanceof CairnError && err.code === 'storage.container_not_found') this.knownContainers.delete(containerKey);
+      if (err instanceof CairnError && err.code === 'storage.container_not_found') this.forgetContainer(account, container);
       await fsp.rm(final, { force: true });
       throw err;
     }
     if (replaced) await this.removeFile(replaced);
-    const { fileId: _f, ...info } = stored;
-    return info;
+    return publicInfo(stored);
   }
 
   /** Streams the body into `final` via a temp file in the same directory; MD5 computed on the way. */
@@ -183,7 +118,11 @@ export class FsBackend implements ObjectBackend {
       if (opts.expectedEtag !== undefined && opts.expectedEtag.toLowerCase() !== etag) throw new CairnError('storage.etag_mismatch');
       await fh.sync();
       await fh.close();
-      await fsp.rename(temp, final);
+      await fsp.rename(temp, final).catch((err: NodeJS.ErrnoException) => {
+        // The sweeper took the temp file of an upload stalled past the grace period.
+        if (err.code === 'ENOENT') throw new CairnError('unavailable', { reason: 'The upload stalled too long; retry.' }, { cause: err });
+        throw err;
+      });
       renamed = true;
       await this.syncDir(dir);
       return { bytes, etag };
@@ -209,13 +148,6 @@ export class FsBackend implements ObjectBackend {
     await fsp.rm(this.filePath(fileId), { force: true }).catch((err: Error) => console.error(`[objectstore] cannot remove ${fileId}: ${err.message}`));
   }
 
-  async headObject(account: string, container: string, object: string): Promise<ObjectInfo | undefined> {
-    const stored = await this.index.getObject(account, container, object);
-    if (!stored) return undefined;
-    const { fileId: _f, ...info } = stored;
-    return info;
-  }
-
   async openObject(account: string, container: string, object: string): Promise<ObjectReader | undefined> {
     // A concurrent PUT or DELETE may remove the file between reading the row and opening it; the
     // row read again then names the new version (or none).
@@ -230,9 +162,11 @@ export class FsBackend implements ObjectBackend {
         throw err;
       }
       const { fileId: _f, ...info } = stored;
+      const file = this.filePath(stored.fileId);
       let closed = false;
       return {
         info,
+        file: () => ({ path: file, fd: fh.fd }),
         stream: (range?: ByteRange) =>
           fh.createReadStream({ start: range?.start ?? 0, end: range?.end ?? Math.max(0, info.bytes - 1), autoClose: false, highWaterMark: 256 * 1024 }),
         close: async () => {
@@ -245,17 +179,51 @@ export class FsBackend implements ObjectBackend {
     throw new CairnError('unavailable', { reason: `Object ${container}/${object} keeps changing; retry.` });
   }
 
-  async updateObject(account: string, container: string, object: string, change: ObjectUpdate): Promise<ObjectInfo> {
-    const { fileId: _f, ...info } = await this.index.updateObject(account, container, object, change);
-    return info;
-  }
-
   async deleteObject(account: string, container: string, object: string): Promise<void> {
     const fileId = await this.index.deleteObject(account, container, object);
     await this.removeFile(fileId);
   }
 
+  async sweep(opts: { graceMs: number }): Promise<SweepReport> {
+    const cutoff = Date.now() - opts.graceMs;
+    const removed: string[] = [];
+    const removeIfOld = async (file: string, name: string): Promise<void> => {
+      const stat = await fsp.lstat(file).catch(() => undefined);
+      if (!stat?.isFile() || stat.mtimeMs >= cutoff) return;
+      await fsp.rm(file, { force: true });
+      removed.push(name);
+    };
+    // Names are checked against the index first and only orphans are stat'ed: one query per
+    // batch instead of one stat per stored object.
+    let candidates: string[] = [];
+    const flush = async (): Promise<void> => {
+      for (const fileId of await this.index.orphans(candidates)) await removeIfOld(this.filePath(fileId), fileId);
+      candidates = [];
+    };
+    for (const dir of await fanOutDirs(this.root)) {
+      for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (name.startsWith('.') && name.endsWith(TEMP_SUFFIX)) {
+          await removeIfOld(path.join(dir, name), name);
+        } else if (FILE_ID.test(name) && dir === path.dirname(this.filePath(name))) {
+          candidates.push(name);
+          if (candidates.length >= SWEEP_BATCH) await flush();
+        }
+      }
+    }
+    await flush();
+    return { removed, abortedUploads: [] };
+  }
+
   async close(): Promise<void> {
     // Nothing held open: the database belongs to the caller.
   }
+}
+
+/** The `xx/yy` leaf directories under `root` (none when it does not exist yet). */
+async function fanOutDirs(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const subdirs = async (d: string): Promise<string[]> =>
+    (await fsp.readdir(d, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && /^[0-9a-f]{2}$/.test(e.name)).map((e) => path.join(d, e.name));
+  for (const top of await subdirs(root)) out.push(...(await subdirs(top)));
+  return out;
 }

@@ -7,6 +7,8 @@ import type { Database } from '../db/database';
 import { CairnError } from '../errors';
 import type { ObjectBackend, ObjectInfo } from './backend';
 import { FsBackend } from './fs';
+import { S3Backend } from './s3';
+import { SwiftBackend } from './swift';
 
 export type * from './backend';
 
@@ -26,9 +28,9 @@ export function createObjectBackend(config: Config, db: Database): ObjectBackend
     case 'fs':
       return new FsBackend(config.dataDir, db);
     case 'swift':
+      return new SwiftBackend(config.objectStore);
     case 's3':
-      // Implemented in ./swift.ts and ./s3.ts (being added); refuse clearly until then.
-      throw new Error(`object store backend ${config.objectStore.backend} is not available in this build`);
+      return new S3Backend(config.objectStore, db);
   }
 }
 

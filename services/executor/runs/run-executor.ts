@@ -7,10 +7,12 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../../core/config';
-import type { RunExecutor, RunPlan, RunResult } from '../../core/runs';
+import type { RunExecutor, RunPlan, RunResult, StorletWorkerLease, StorletWorkerSpec } from '../../core/runs';
 import { CgroupTree, type SandboxCgroup } from '../sandbox/cgroups';
 import { sandboxRun } from './sandbox-run';
+import { StorletWorkerPool } from './storlet-workers';
 
 /** How often a FIFO whose partner has exited is released (see `releasePipe`). */
 const PIPE_RELEASE_INTERVAL_MS = 20;
@@ -46,11 +48,19 @@ export class BwrapRunExecutor implements RunExecutor {
   private tree: CgroupTree | undefined;
   private treeChecked = false;
   private seq = 0;
+  /** Warm storlet sandboxes, kept beside the cold runs (storlet-workers.ts). */
+  private readonly workers: StorletWorkerPool;
 
   constructor(private readonly config: Config) {
     this.root = path.join(config.dataDir, 'runs');
     this.maxSlots = config.executor.maxSandboxes;
     this.slots = new Slots(this.maxSlots);
+    // Under runs/ so that inbox hard links stay on the objects' filesystem, as the cold path's do.
+    this.workers = new StorletWorkerPool(config, path.join(this.root, 'workers'), () => this.cgroups());
+  }
+
+  storletWorker(spec: StorletWorkerSpec): Promise<StorletWorkerLease | undefined> {
+    return this.workers.acquire(spec);
   }
 
   async workDir(label: string): Promise<string> {
@@ -64,6 +74,7 @@ export class BwrapRunExecutor implements RunExecutor {
 
   /** Removes the cgroup parent (runs still inside are killed). */
   close(): void {
+    this.workers.close();
     this.tree?.remove();
     this.tree = undefined;
   }
@@ -99,6 +110,8 @@ export class BwrapRunExecutor implements RunExecutor {
       tree?.group(`run-${++this.seq}-${randomBytes(3).toString('hex')}`, { memoryBytes: run.limits.memoryBytes, cpuMillis: 0, processes: run.limits.processes }),
     );
     const abort = new AbortController();
+    // Every run of the plan listens for it: a 100-node wildcard job is not a listener leak.
+    setMaxListeners(plan.runs.length + 10, abort.signal);
     const ended = new Set<string>();
     const releasers: NodeJS.Timeout[] = [];
     // Runs joined by pipes must all run at once, so such a plan takes its slots together (all of

@@ -102,7 +102,8 @@ export class BwrapSandbox {
       'ulimit -n "$1" || exit 97; echo $$ > "$2" && echo $$ > "$3" && echo $$ > "$4" || exit 98; shift 4; exec "$@"';
     const argv = ['/bin/sh', '-c', script, 'cairn-sandbox', String(config.limits.openFiles), ...opts.cgroup.procsFiles(), config.executor.bwrapPath, ...bwrapArgs(opts)];
     // Nothing of the platform's environment (database URL, passwords) reaches tenant code.
-    const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/tmp', TMPDIR: '/tmp' };
+    // CAIRN_OWN_PID_NAMESPACE: the runtime may kill strays between calls (see the runtime servers).
+    const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/tmp', TMPDIR: '/tmp', CAIRN_OWN_PID_NAMESPACE: '1' };
     this.ready = opts.launcher.launch(this.name, argv, env).then(
       (launched) => this.attach(launched),
       (err: Error) => {

@@ -52,11 +52,13 @@ describe('nodejs runtime', () => {
     await executor.start();
   });
 
+  // stop() waits until every sandbox's cgroup is empty; after the fork-bomb test that can take
+  // seconds on a loaded machine (it is bounded by the executor's own stop grace).
   afterAll(async () => {
     await executor?.stop();
     await new Promise((r) => api.close(r));
     fs.rmSync(config.dataDir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('calls handler(context, input) with an object, a raw string or nothing, capturing console output', async () => {
     const req = request(fnSpec('nodejs', 'hello'), { kind: 'object', value: { name: 'foo' } });

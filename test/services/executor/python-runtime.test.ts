@@ -26,6 +26,14 @@ const SOURCES: Record<string, Record<string, string>> = {
   raises: { 'main.py': 'import sys, subprocess\ndef main(**kwargs):\n    sys.stderr.write("to stderr\\n")\n    subprocess.run(["/bin/echo", "from a subprocess"])\n    raise ValueError("bad input value")\n' },
   notjson: { 'main.py': 'def main(**kwargs):\n    return object()\n' },
   spawner: { 'main.py': 'import subprocess\ndef main(**kwargs):\n    return [subprocess.Popen(["/bin/sleep", "30"]).pid for _ in range(300)]\n' },
+  leaver: {
+    'main.py':
+      'import os, subprocess\n' +
+      'def main(**kwargs):\n' +
+      '    alive = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())\n' +
+      '    subprocess.Popen(["/bin/sleep", "30"])\n' +
+      '    return alive\n',
+  },
   forkbomb: { 'main.py': 'import os\ndef main(**kwargs):\n    while True:\n        os.fork()\n' },
   hog: { 'main.py': 'def main(**kwargs):\n    chunks = []\n    while True:\n        chunks.append(b"x" * (4 * 1024 * 1024))\n' },
   chatty: { 'main.py': 'def main(**kwargs):\n    line = "y" * 1000\n    while True:\n        print(line)\n' },
@@ -65,11 +73,13 @@ describe('python3 runtime', () => {
     await executor.start();
   });
 
+  // stop() waits until every sandbox's cgroup is empty; after the fork-bomb test that can take
+  // seconds on a loaded machine (it is bounded by the executor's own stop grace).
   afterAll(async () => {
     await executor?.stop();
     await new Promise((r) => api.close(r));
     fs.rmSync(config.dataDir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('says hello with keyword input, logs what it printed, then serves warm', async () => {
     const req = request(fnSpec('python3', 'hello'), { kind: 'object', value: { name: 'foo' } });
@@ -169,6 +179,14 @@ describe('python3 runtime', () => {
     const r = await executor.run(request(fnSpec('python3', 'spawner')));
     expect(r).toMatchObject({ status: 'failed', output: RUN_MESSAGES.resources });
     expect(r.log).toContain('Resource temporarily unavailable');
+  }, 15_000);
+
+  it('kills what a call left running before the next warm call', async () => {
+    const first = await executor.run(request(fnSpec('python3', 'leaver')));
+    const second = await executor.run(request(fnSpec('python3', 'leaver')));
+    expect(second).toMatchObject({ status: 'success', warm: true });
+    // The same processes as before the first call: its sleep was killed, nothing else was.
+    expect(second.output).toEqual(first.output);
   }, 15_000);
 
   it('contains unbounded allocation with the resources message', async () => {

@@ -3,5 +3,6 @@ import type { Migration } from '../migrate';
 import { initial } from './001_initial';
 import { objectstore } from './002_objectstore';
 import { identity } from './003_identity';
+import { objectstoreBlobs } from './004_objectstore_blobs';
 
-export const MIGRATIONS: readonly Migration[] = [initial, objectstore, identity];
+export const MIGRATIONS: readonly Migration[] = [initial, objectstore, identity, objectstoreBlobs];

@@ -51,9 +51,14 @@ describe('DLO', () => {
     await h.req('PUT', 'c/dlo-grow', { body: '', headers: { 'X-Object-Manifest': 'segs/grow/' } });
     await h.req('PUT', 'segs/grow/2', { body: 'two' });
     expect((await h.req('GET', 'c/dlo-grow')).text).toBe('onetwo');
-    // a POST keeps the object a manifest
-    await h.req('POST', 'c/dlo-grow', { headers: { 'X-Object-Meta-A': 'b' } });
+    // a POST that repeats X-Object-Manifest keeps the object a manifest; one without it makes the
+    // manifest an ordinary object again, as in Swift 2.30 (its functional test_dlo checks this)
+    await h.req('POST', 'c/dlo-grow', { headers: { 'X-Object-Meta-A': 'b', 'X-Object-Manifest': 'segs/grow/' } });
     expect((await h.req('GET', 'c/dlo-grow')).text).toBe('onetwo');
+    await h.req('POST', 'c/dlo-grow', { headers: { 'X-Object-Meta-A': 'b' } });
+    const plain = await h.req('GET', 'c/dlo-grow');
+    expect(plain.text).toBe('');
+    expect(plain.headers.get('x-object-manifest')).toBeNull();
   });
 
   test('bad input: a manifest without container/prefix is 400 and nothing is written; unsatisfiable range 416', async () => {

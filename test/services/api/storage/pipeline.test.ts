@@ -29,13 +29,15 @@ describe('storage pipeline', () => {
   });
 
   test('the real storage pipeline is well ordered: auth before every handler', () => {
-    const deps = { config: { version: 'test' }, db: {}, backend: {}, validator: {} } as never;
+    const deps = { config: { version: 'test', identity: { storageOperatorRoles: ['admin', 'member'] } }, db: {}, backend: {}, validator: {} } as never;
     const names = storageMiddlewares(deps).map((m) => m.name);
     expect(names.slice(0, 4)).toEqual(['request-id', 'catch-errors', 'info', 'constraints']);
     const at = (n: string): number => names.indexOf(n);
     // ACLs and TempURL prepare what auth asks; every handler runs after auth; copy reads through large objects.
     expect(at('container-acl')).toBeGreaterThan(at('constraints'));
     expect(at('container-acl')).toBeLessThan(at('auth'));
+    expect(at('account-acl')).toBeGreaterThan(at('constraints'));
+    expect(at('account-acl')).toBeLessThan(at('auth'));
     expect(at('tempurl')).toBeGreaterThan(at('constraints'));
     expect(at('tempurl')).toBeLessThan(at('auth'));
     for (const n of ['bulk-delete', 'expiry', 'dlo', 'slo', 'copy', 'listing', 'account', 'container', 'object']) expect(at(n)).toBeGreaterThan(at('auth'));

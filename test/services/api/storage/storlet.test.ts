@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { useFileHandOff } from '../../../../services/api/storage/run-input';
 import { startStorage, TOKEN_A, TOKEN_B, type StorageHarness } from './harness';
 
 const run = promisify(execFile);
@@ -182,6 +183,22 @@ describe('invocation', () => {
     expect((await h.req('GET', 'data/doc.txt', { headers: { 'X-Run-Storlet': 'upper.py', Range: 'bytes=0-1' } })).status).toBe(400);
   });
 
+  test('several ranges are fed one after the other, from the object file or streamed through the api', async () => {
+    const get = () => h.req('GET', 'data/doc.txt', { headers: { 'X-Run-Storlet': 'upper.py', 'X-Storlet-Range': 'bytes=0-1,-3' } });
+    const linked = await get();
+    expect(linked.text).toBe('hi HERLD');
+    expect(linked.headers.get('storlet-input-range')).toBe('bytes 0-1,8-10/11');
+    // The streaming path, which backends without local files (swift, s3) take.
+    useFileHandOff(false);
+    try {
+      const streamed = await get();
+      expect(streamed.text).toBe('hi HERLD');
+      expect((await h.req('GET', 'data/doc.txt', { headers: { 'X-Run-Storlet': 'upper.py' } })).text).toBe('hi HELLO WORLD');
+    } finally {
+      useFileHandOff(true);
+    }
+  });
+
   test('PUT stores the storlet output over the upload', async () => {
     const r = await h.req('PUT', 'data/put.txt', { headers: { 'X-Run-Storlet': 'upper.py', 'X-Object-Meta-Kind': 'upload', 'Content-Type': 'text/plain' }, body: 'abc' });
     expect(r.status).toBe(201);
@@ -216,7 +233,7 @@ describe('invocation', () => {
 
   test('/info advertises the storlet handler', async () => {
     const info = JSON.parse((await h.req('GET', '/info', { token: null })).text) as Record<string, Record<string, unknown>>;
-    expect(info.storlet_handler).toMatchObject({ storlet_container: 'storlet', storlet_dependency: 'dependency', storlet_languages: ['Python'] });
+    expect(info.storlet_handler).toMatchObject({ storlet_container: 'storlet', storlet_dependency: 'dependency', storlet_languages: ['Python', 'nodejs'] });
     expect(info.zerocloud).toMatchObject({ execute_versions: ['1.0', 'open/1.0'] });
   });
 

@@ -1,6 +1,7 @@
 // ZeroCloud job features beyond the guide's flows: wildcards (one node per object, `*` carried
 // into output paths), `connect` (pipes between sandboxes), X-Zerovm-Source, open/1.0, and each
 // kind of bad input with its status.
+import { useFileHandOff } from '../../../../services/api/storage/run-input';
 import { startStorage, type StorageHarness } from './harness';
 
 let h: StorageHarness;
@@ -46,6 +47,27 @@ test('a wildcard input makes one node per object and fills * in the output path'
     expect(o.headers.get('content-type')).toBe('text/plain');
     expect(o.headers.get('x-object-meta-source')).toBe('zvm');
   }
+});
+
+test('stdin and input read the same bytes linked from the fs backend or streamed (other backends); a read-only file', async () => {
+  const job = [
+    {
+      name: 'cat',
+      exec: py('import sys\ntry:\n    open("/dev/input", "ab").write(b"x")\n    w = "writable"\nexcept OSError:\n    w = "read-only"\nsys.stdout.write(sys.stdin.read() + open("/dev/input").read() + w)'),
+      devices: [{ name: 'python3' }, { name: 'stdin', path: 'swift://~/logs/log_1.txt' }, { name: 'input', path: 'swift://~/logs/log_2.txt' }, { name: 'stdout', content_type: 'text/plain' }],
+    },
+  ];
+  const linked = await post(job);
+  expect(linked.status).toBe(200);
+  expect(linked.text).toBe('c\nb\na1\nc\nb\na2\nread-only');
+  useFileHandOff(false);
+  try {
+    const streamed = await post(job);
+    expect(streamed.text).toBe(linked.text);
+  } finally {
+    useFileHandOff(true);
+  }
+  expect((await h.req('GET', 'logs/log_2.txt')).text).toBe('c\nb\na2\n');
 });
 
 test('connect: mappers pipe into a reducer, which answers with the total', async () => {
