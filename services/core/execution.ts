@@ -66,3 +66,24 @@ export const RUN_MESSAGES = {
 export interface Executor {
   run(req: RunRequest): Promise<RunResult>;
 }
+
+/**
+ * The `context` a function receives (Qinling's: token, project, execution and the endpoints the
+ * function's clients use), with endpoints under `apiBase`, the URL the sandbox reaches the api at.
+ */
+export function functionContext(req: RunRequest, apiBase: string): Record<string, unknown> {
+  return {
+    token: req.caller.token,
+    project_id: req.caller.projectId,
+    user_id: req.caller.userId,
+    region: req.caller.region,
+    execution_id: req.executionId,
+    function_id: req.fn.functionId,
+    function_version: req.fn.version,
+    endpoints: {
+      'object-store': `${apiBase}/v1/AUTH_${req.caller.projectId}`,
+      'function-engine': `${apiBase}/function`,
+      identity: `${apiBase}/identity/v3`,
+    },
+  };
+}

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../core/config';
 import { isCairnError } from '../core/errors';
-import { RUN_MESSAGES, type Executor, type FunctionSpec, type RunRequest, type RunResult, type RuntimeKind } from '../core/execution';
+import { functionContext, RUN_MESSAGES, type Executor, type FunctionSpec, type RunRequest, type RunResult, type RuntimeKind } from '../core/execution';
 import { CodeCache } from './code-cache';
 import { WarmPool, type Lease } from './pool';
 import type { CallOutcome } from './sandbox/bwrap';
@@ -143,21 +143,7 @@ export class SandboxExecutor implements Executor {
   }
 
   private context(req: RunRequest): Record<string, unknown> {
-    const base = `http://127.0.0.1:${this.deps.apiPort}`;
-    return {
-      token: req.caller.token,
-      project_id: req.caller.projectId,
-      user_id: req.caller.userId,
-      region: req.caller.region,
-      execution_id: req.executionId,
-      function_id: req.fn.functionId,
-      function_version: req.fn.version,
-      endpoints: {
-        'object-store': `${base}/v1/AUTH_${req.caller.projectId}`,
-        'function-engine': `${base}/function`,
-        identity: `${base}/identity/v3`,
-      },
-    };
+    return functionContext(req, `http://127.0.0.1:${this.deps.apiPort}`);
   }
 }
 

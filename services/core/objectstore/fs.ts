@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Database } from '../db/database';
 import { CairnError } from '../errors';
+import { checkBodyEnd, checkBodySoFar } from './body-checks';
 import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader, PutObjectOptions, SweepReport } from './backend';
 import type { StoredObject } from './fs-index';
 import { IndexedBackend, publicInfo } from './indexed';
@@ -91,9 +92,7 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
           bytes += chunk.length;
-          if (bytes > opts.maxBytes || (opts.contentLength !== undefined && bytes > opts.contentLength)) {
-            throw new CairnError(bytes > opts.maxBytes ? 'storage.too_large' : 'storage.bad_content_length');
-          }
+          checkBodySoFar(bytes, opts);
           md5.update(chunk);
           batch.push(chunk);
           batchBytes += chunk.length;
@@ -113,9 +112,8 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       }
       await inFlight;
       if (batch.length) await fh.writev(batch);
-      if (opts.contentLength !== undefined && bytes !== opts.contentLength) throw new CairnError('storage.incomplete_body');
       const etag = md5.digest('hex');
-      if (opts.expectedEtag !== undefined && opts.expectedEtag.toLowerCase() !== etag) throw new CairnError('storage.etag_mismatch');
+      checkBodyEnd(bytes, etag, opts);
       await fh.sync();
       await fh.close();
       await fsp.rename(temp, final).catch((err: NodeJS.ErrnoException) => {

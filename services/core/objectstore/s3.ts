@@ -45,6 +45,7 @@ import {
 import type { ObjectStoreConfig } from '../config';
 import type { Database } from '../db/database';
 import { CairnError } from '../errors';
+import { checkBodyEnd, checkBodySoFar } from './body-checks';
 import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader, PutObjectOptions, SweepReport } from './backend';
 import type { StoredObject } from './fs-index';
 import { IndexedBackend, publicInfo } from './indexed';
@@ -135,9 +136,7 @@ export class S3Backend extends IndexedBackend implements ObjectBackend {
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         bytes += chunk.length;
-        if (bytes > opts.maxBytes || (opts.contentLength !== undefined && bytes > opts.contentLength)) {
-          throw new CairnError(bytes > opts.maxBytes ? 'storage.too_large' : 'storage.bad_content_length');
-        }
+        checkBodySoFar(bytes, opts);
         md5.update(chunk);
         chunks.push(chunk);
         buffered += chunk.length;
@@ -148,9 +147,8 @@ export class S3Backend extends IndexedBackend implements ObjectBackend {
           buffered = 0;
         }
       }
-      if (opts.contentLength !== undefined && bytes !== opts.contentLength) throw new CairnError('storage.incomplete_body');
       const etag = md5.digest('hex');
-      if (opts.expectedEtag !== undefined && opts.expectedEtag.toLowerCase() !== etag) throw new CairnError('storage.etag_mismatch');
+      checkBodyEnd(bytes, etag, opts);
       const rest = Buffer.concat(chunks, buffered);
       if (!upload) {
         await this.call(() =>

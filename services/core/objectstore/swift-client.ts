@@ -7,16 +7,11 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ObjectStoreConfig } from '../config';
 import { CairnError } from '../errors';
 
-export interface SwiftAuthSettings {
-  authUrl: string;
-  authVersion: '1' | '3';
-  user: string;
-  key: string;
-  projectName: string | undefined;
-  domainName: string;
-}
+/** The credential part of the swift backend's configuration. */
+export type SwiftAuthSettings = Omit<Extract<ObjectStoreConfig, { backend: 'swift' }>, 'backend' | 'accountPrefix'>;
 
 export interface UpstreamRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';

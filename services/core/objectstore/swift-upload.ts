@@ -2,8 +2,8 @@
 // body never become visible upstream.
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { CairnError } from '../errors';
 import type { PutObjectOptions } from './backend';
+import { checkBodyEnd, checkBodySoFar } from './body-checks';
 
 /**
  * Counts, limits and (for chunked bodies with a client ETag) hashes an upload, always holding the
@@ -22,8 +22,11 @@ export class UploadMeter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.opts.maxBytes) return done(new CairnError('storage.too_large'));
-    if (this.opts.contentLength !== undefined && this.bytes > this.opts.contentLength) return done(new CairnError('storage.bad_content_length'));
+    try {
+      checkBodySoFar(this.bytes, this.opts);
+    } catch (err) {
+      return done(err as Error);
+    }
     this.md5?.update(chunk);
     if (this.held) this.push(this.held);
     this.held = chunk;
@@ -31,10 +34,11 @@ export class UploadMeter extends Transform {
   }
 
   override _flush(done: (err?: Error | null) => void): void {
-    if (this.opts.contentLength !== undefined && this.bytes !== this.opts.contentLength) return done(new CairnError('storage.incomplete_body'));
-    if (this.md5) {
-      this.etag = this.md5.digest('hex');
-      if (this.etag !== this.opts.expectedEtag!.toLowerCase()) return done(new CairnError('storage.etag_mismatch'));
+    this.etag = this.md5?.digest('hex');
+    try {
+      checkBodyEnd(this.bytes, this.etag, this.opts);
+    } catch (err) {
+      return done(err as Error);
     }
     if (this.held) this.push(this.held);
     done();

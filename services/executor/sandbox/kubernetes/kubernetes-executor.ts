@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Config, SandboxConfig } from '../../../core/config';
 import { CairnError } from '../../../core/errors';
-import { RUN_MESSAGES, type FunctionSpec, type RunRequest, type RunResult, type RuntimeKind } from '../../../core/execution';
+import { functionContext, RUN_MESSAGES, type FunctionSpec, type RunRequest, type RunResult, type RuntimeKind } from '../../../core/execution';
 import type { PoolStatus, WorkerView } from '../../../core/internal-api';
 import { CodeCache } from '../../code-cache';
 import { inputArgs } from '../podman';
@@ -282,17 +282,7 @@ export class KubernetesExecutor {
   }
 
   private context(req: RunRequest): Record<string, unknown> {
-    const base = this.deps.apiUrl;
-    return {
-      token: req.caller.token,
-      project_id: req.caller.projectId,
-      user_id: req.caller.userId,
-      region: req.caller.region,
-      execution_id: req.executionId,
-      function_id: req.fn.functionId,
-      function_version: req.fn.version,
-      endpoints: { 'object-store': `${base}/v1/AUTH_${req.caller.projectId}`, 'function-engine': `${base}/function`, identity: `${base}/identity/v3` },
-    };
+    return functionContext(req, this.deps.apiUrl);
   }
 }
 
