@@ -122,6 +122,7 @@ export const ERROR_CATALOG = {
   'storage.bad_manifest_header': { status: 400, message: 'X-Object-Manifest must be in the format container/prefix' },
   'storage.slo_invalid': { status: 400, message: '{reason}' },
   'storage.slo_segment_errors': { status: 400, message: 'Errors:\n{errors}' },
+  'storage.segment_invalid': { status: 409, message: 'Segment {segment} of this large object is gone or changed since the manifest was written.' },
   'storage.slo_segment_forbidden': { status: 409, message: 'Segments of this large object in container {container} cannot be read by this request.' },
   'storage.slo_too_large': { status: 413, message: 'Manifest File > {max} bytes' },
   'storage.bulk_too_many': { status: 413, message: 'Maximum Bulk Deletes: {max} per request' },

@@ -1,7 +1,9 @@
 // Object PUT (streamed to the backend, 201 with the body's MD5 as ETag), GET/HEAD (streamed, with
 // conditional requests and byte ranges), POST (202, replaces the user metadata) and DELETE (204).
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CairnError } from '../../core/errors';
 import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
@@ -178,22 +180,42 @@ export async function serveObject(req: StorageRequest, reader: ObjectReader): Pr
     throw new CairnError('storage.range_not_satisfiable');
   }
   if (decision.kind === 'full') {
+    if (ctx.method === 'HEAD' || info.bytes === 0) {
+      res.writeHead(200, { ...headers, 'Content-Length': info.bytes });
+      return void res.end();
+    }
+    const body = await firstBytes(reader.stream());
     res.writeHead(200, { ...headers, 'Content-Length': info.bytes });
-    if (ctx.method === 'HEAD' || info.bytes === 0) return void res.end();
-    return send(res, reader, undefined, true);
+    return send(res, body, true);
   }
   if (decision.ranges.length === 1) {
     const r = decision.ranges[0];
+    const body = await firstBytes(reader.stream(r));
     res.writeHead(206, { ...headers, 'Content-Length': r.end - r.start + 1, 'Content-Range': `bytes ${r.start}-${r.end}/${info.bytes}` });
-    return send(res, reader, r, true);
+    return send(res, body, true);
   }
   await sendMultipart(res, reader, headers, decision.ranges);
 }
 
-/** Streams one range (or all) of the object into the response; a client that went away is not an error. */
-async function send(res: ServerResponse, reader: ObjectReader, range: ByteRange | undefined, end: boolean): Promise<void> {
+/**
+ * Waits until the body has bytes (or has ended) before any status is sent: a backend whose first
+ * read fails (an S3 or Swift upstream that went away) then answers with its error status (503)
+ * instead of a 200 cut short.
+ */
+async function firstBytes(body: Readable): Promise<Readable> {
   try {
-    await pipeline(reader.stream(range), res, { end });
+    await once(body, 'readable');
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  return body;
+}
+
+/** Streams a body into the response; a client that went away is not an error. */
+async function send(res: ServerResponse, body: Readable, end: boolean): Promise<void> {
+  try {
+    await pipeline(body, res, { end });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' || res.destroyed) return;
     throw err;
@@ -214,7 +236,7 @@ async function sendMultipart(res: ServerResponse, reader: ObjectReader, headers:
   for (let i = 0; i < ranges.length; i++) {
     if (res.destroyed) return;
     res.write(partHeads[i], 'latin1');
-    await send(res, reader, ranges[i], false);
+    await send(res, reader.stream(ranges[i]), false);
   }
   res.end(tail);
 }

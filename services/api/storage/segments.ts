@@ -45,10 +45,10 @@ async function* concatenate(backend: ObjectBackend, segments: Segment[], range: 
     }
     const reader = await backend.openObject(seg.account, seg.container, seg.object);
     const where = `${seg.container}/${seg.object}`;
-    if (!reader) throw new CairnError('unavailable', { reason: `Segment ${where} is gone.` });
+    if (!reader) throw new CairnError('storage.segment_invalid', { segment: where });
     try {
       const changed = seg.expect ? reader.info.etag !== seg.expect.etag || reader.info.bytes !== seg.expect.bytes : reader.info.bytes < to + 1;
-      if (changed) throw new CairnError('unavailable', { reason: `Segment ${where} changed.` });
+      if (changed) throw new CairnError('storage.segment_invalid', { segment: where });
       for await (const chunk of reader.stream({ start: from, end: to }) as AsyncIterable<Buffer>) yield chunk;
     } finally {
       await reader.close();

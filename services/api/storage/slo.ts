@@ -389,7 +389,7 @@ async function expand(req: StorageRequest, backend: ObjectBackend, account: stri
     const sub = await backend.openObject(account, where.container, where.object);
     if (!sub || sub.info.meta[SYS.sloEtag] !== s.hash) {
       await sub?.close();
-      throw new CairnError('unavailable', { reason: `Segment ${s.name} changed.` });
+      throw new CairnError('storage.segment_invalid', { segment: s.name });
     }
     let inner: ManifestEntry[];
     try {

@@ -148,7 +148,15 @@ describe('SLO', () => {
     await h.req('PUT', 'segs/mut', { body: 'original' });
     await h.req('PUT', 'c/slo-mut?multipart-manifest=put', { body: JSON.stringify([{ path: '/segs/mut', etag: md5('original') }]) });
     await h.req('PUT', 'segs/mut', { body: 'replaced' });
-    await expect(h.req('GET', 'c/slo-mut')).rejects.toThrow();
+    // Found before any byte is sent: 409, as Swift's first-segment check answers.
+    expect((await h.req('GET', 'c/slo-mut')).status).toBe(409);
+    // Found after the first segment was sent: the connection is cut, never other bytes.
+    await h.req('PUT', 'segs/first', { body: 'x'.repeat(100_000) });
+    await h.req('PUT', 'segs/second', { body: 'original' });
+    const manifest = [{ path: '/segs/first', etag: md5('x'.repeat(100_000)) }, { path: '/segs/second', etag: md5('original') }];
+    await h.req('PUT', 'c/slo-mut2?multipart-manifest=put', { body: JSON.stringify(manifest) });
+    await h.req('PUT', 'segs/second', { body: 'replaced' });
+    await expect(h.req('GET', 'c/slo-mut2')).rejects.toThrow();
   });
 
   test('copy of an SLO copies the assembled bytes; with ?multipart-manifest=get the manifest', async () => {
