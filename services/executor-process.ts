@@ -2,6 +2,7 @@
 // sandboxes and the internal API the api calls, nothing else. It holds no platform state: the
 // api records executions and serves function packages; the sandboxes' API traffic is relayed to
 // the api (executor/internal/api-relay.ts), so function code sees the same endpoints as locally.
+// ZeroCloud jobs and storlet calls come as plans of Runs with their staged files (run-plans).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from './core/config';
@@ -12,6 +13,8 @@ import { ApiRelay } from './executor/internal/api-relay';
 import { createInternalServer, type InternalBackend } from './executor/internal/server';
 import { HostError } from './platform';
 import { SandboxExecutor } from './executor/sandbox-executor';
+import { BwrapRunExecutor } from './executor/runs/run-executor';
+import { StorletLeases } from './executor/internal/storlet-route';
 
 /** Deadline of one package download from the api. */
 const CODE_FETCH_MS = 60_000;
@@ -54,8 +57,14 @@ export async function startExecutorProcess(config: Config): Promise<ExecutorProc
   if (problems.length) throw new HostError(problems);
 
   let ready = false;
-  const server = createInternalServer({ backend, token, version: config.version, ready: () => ready });
-  const cleanups: (() => Promise<void>)[] = [async () => api.close()];
+  // ZeroCloud jobs and storlet calls the api sends (run-plans): cold bwrap sandboxes, as in local mode.
+  const runs = new BwrapRunExecutor(config);
+  const platformPaths = [config.executor.runtimeDir, config.executor.nodePath];
+  const plans = { runs, platformPaths };
+  // Warm storlet workers live here; the api sends a version's code when a worker must start for it.
+  const storlets = new StorletLeases({ runs, platformPaths });
+  const server = createInternalServer({ backend, token, version: config.version, plans, storlets, ready: () => ready });
+  const cleanups: (() => Promise<void>)[] = [async () => storlets.close(), async () => runs.close(), async () => api.close()];
   try {
     await relay.start();
     cleanups.unshift(() => relay.stop());

@@ -11,6 +11,7 @@ import { functionSpec, SWIFT_PACKAGE_MAX_BYTES } from './api/functions/functions
 import type { TenantObjects } from './api/functions/ports';
 import { identitySurfaces } from './api/identity';
 import { RemoteExecutor } from './api/executor-client';
+import { RemoteRunExecutor } from './api/remote-runs';
 import { createInternalSurface } from './api/internal';
 import { createApiServer, type ApiServer } from './api/server';
 import { createStorageSurface } from './api/storage';
@@ -119,8 +120,9 @@ export async function startPlatform(config: Config): Promise<Platform> {
       issueToken: async (userId, projectId) => (await identity.issueToken({ userId, projectId })).token,
     });
 
-    // ZeroCloud jobs and storlets: cold bwrap sandboxes, separate from the function pools.
-    const runs = new BwrapRunExecutor(config);
+    // ZeroCloud jobs and storlets: cold bwrap sandboxes, separate from the function pools; in the
+    // api role they run in the executor's (api/remote-runs.ts), so the api runs no tenant code.
+    const runs = remote ? remoteRuns(config) : new BwrapRunExecutor(config);
     cleanups.unshift(async () => runs.close());
     const api: ApiServer = createApiServer({
       baseUrl: () => publicBaseUrl(config, port),
@@ -179,6 +181,10 @@ export async function startPlatform(config: Config): Promise<Platform> {
 function remoteExecutor(config: Config): RemoteExecutor {
   // loadConfig guarantees both for the api role.
   return new RemoteExecutor({ url: config.internal.executorUrl!, token: config.internal.token!, marginSeconds: config.internal.marginSeconds });
+}
+
+function remoteRuns(config: Config): RemoteRunExecutor {
+  return new RemoteRunExecutor({ url: config.internal.executorUrl!, token: config.internal.token!, marginSeconds: config.internal.marginSeconds, dataDir: config.dataDir, storletWorkers: config.runs.storletWorkers });
 }
 
 async function runCleanups(cleanups: (() => Promise<void>)[]): Promise<void> {

@@ -1,7 +1,7 @@
 // The api ⇄ executor internal HTTP API (distributed mode), the part both sides share: paths, the
 // shared-secret header, and the JSON error body. The api calls the executor to run executions and
 // read its pools; the executor calls the api for function packages (and relays the sandboxes'
-// API traffic to it). Bodies are JSON; a run's request and answer are core/execution.ts's
+// API traffic to it). Bodies are JSON (but run-plans': framed files, core/run-wire.ts); a run's request and answer are core/execution.ts's
 // RunRequest and RunResult, so local and distributed mode run the very same contract.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -16,6 +16,14 @@ export const INTERNAL_TOKEN_HEADER = 'x-cairn-internal-token';
 export const INTERNAL_PATHS = {
   /** POST RunRequest → RunResult (executor). */
   runs: `${INTERNAL_PREFIX}/runs`,
+  /** POST a plan of Runs and its staged files → the files written and the results (executor; core/run-wire.ts). */
+  runPlans: `${INTERNAL_PREFIX}/run-plans`,
+  /** POST the spec (and, when asked for, the code) → { lease, sandboxInbox } | { lease: null, needCode }: a warm storlet worker held for one call (executor; core/run-wire.ts). */
+  storletWorkers: `${INTERNAL_PREFIX}/storlet-workers`,
+  /** POST the call and its inbox files → the call's result and output (executor; core/run-wire.ts). */
+  storletCall: (lease: string) => `${INTERNAL_PREFIX}/storlet-workers/${encodeURIComponent(lease)}/call`,
+  /** POST → 204: gives back a lease that made no call (executor). Idempotent. */
+  storletRelease: (lease: string) => `${INTERNAL_PREFIX}/storlet-workers/${encodeURIComponent(lease)}/release`,
   /** GET → PoolStatus (executor). */
   pool: (runtime: string) => `${INTERNAL_PREFIX}/pools/${encodeURIComponent(runtime)}`,
   /** GET → { workers: WorkerView[] } (executor). */

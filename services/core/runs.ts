@@ -3,7 +3,8 @@
 // them in bwrap sandboxes with no network. Devices are files: the front-end stages inputs into a
 // per-job directory and names where each appears inside the sandbox; the executor writes outputs
 // into files of the same directory, and the front-end commits them to the store only on success.
-// Paths are host paths, so a Run is only meaningful on the machine that staged it (local mode).
+// Paths are host paths, so a Run is only meaningful on the machine that staged it; in the
+// distributed mode core/run-wire.ts carries a plan and its files to the executor and back.
 
 /** How one device appears inside the sandbox. */
 export type DeviceBinding =

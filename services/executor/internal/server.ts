@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { CairnError, isCairnError } from '../../core/errors';
 import type { RunRequest, RunResult, RuntimeKind } from '../../core/execution';
 import { hasInternalToken, INTERNAL_PREFIX, internalErrorBody, type PoolStatus, type WorkerView } from '../../core/internal-api';
+import { servePlan, type PlanRunner } from './plan-route';
+import type { StorletLeases } from './storlet-route';
 
 /** Largest run request: the input is capped by the api (1 MiB by default) plus the function spec and context. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -22,6 +24,10 @@ export interface InternalServerOptions {
   backend: InternalBackend;
   token: string;
   version: string;
+  /** ZeroCloud and storlet plans (run-plans); absent where this executor does not run them. */
+  plans?: PlanRunner;
+  /** Warm storlet workers held for the api's calls; absent where this executor keeps none. */
+  storlets?: StorletLeases;
   /** Readiness: false while starting and once stopping. */
   ready(): boolean;
 }
@@ -76,7 +82,28 @@ async function handle(opts: InternalServerOptions, req: http.IncomingMessage, re
     if (!opts.ready()) throw new CairnError('executor.stopped');
     return send(res, 200, await backend.run(parseRun(await readJson(req))));
   }
-  let m = /^\/pools\/([^/]+)$/.exec(rest);
+  if (rest === '/run-plans') {
+    allow(req, 'POST');
+    if (!opts.ready()) throw new CairnError('executor.stopped');
+    if (!opts.plans) throw new CairnError('request.not_found');
+    return servePlan(opts.plans, req, res);
+  }
+  if (rest === '/storlet-workers') {
+    allow(req, 'POST');
+    if (!opts.ready()) throw new CairnError('executor.stopped');
+    return send(res, 200, opts.storlets ? await opts.storlets.acquire(req) : { lease: null, needCode: false });
+  }
+  let m = /^\/storlet-workers\/([^/]+)\/(call|release)$/.exec(rest);
+  if (m) {
+    allow(req, 'POST');
+    const id = decodeURIComponent(m[1]);
+    if (!opts.storlets) throw new CairnError('request.not_found');
+    if (m[2] === 'call') return opts.storlets.call(id, req, res);
+    await opts.storlets.giveBack(id);
+    res.writeHead(204).end();
+    return;
+  }
+  m = /^\/pools\/([^/]+)$/.exec(rest);
   if (m) {
     allow(req, 'GET');
     const runtime = decodeURIComponent(m[1]);

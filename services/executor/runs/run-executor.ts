@@ -59,8 +59,14 @@ export class BwrapRunExecutor implements RunExecutor {
     this.workers = new StorletWorkerPool(config, path.join(this.root, 'workers'), () => this.cgroups());
   }
 
-  storletWorker(spec: StorletWorkerSpec): Promise<StorletWorkerLease | undefined> {
-    return this.workers.acquire(spec);
+  /** `idleOnly`: only an idle worker of this version, none started (the api's first ask, remote-runs.ts). */
+  storletWorker(spec: StorletWorkerSpec, opts?: { idleOnly?: boolean }): Promise<StorletWorkerLease | undefined> {
+    return this.workers.acquire(spec, opts);
+  }
+
+  /** Whether a warm storlet worker could be started now. */
+  storletWorkerCanStart(): boolean {
+    return this.workers.canStart();
   }
 
   async workDir(label: string): Promise<string> {

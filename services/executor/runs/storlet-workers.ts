@@ -299,8 +299,9 @@ export class StorletWorkerPool {
     this.root = path.join(parent, `${process.pid}-${++poolSeq}`);
   }
 
-  async acquire(spec: StorletWorkerSpec): Promise<StorletWorkerLease | undefined> {
-    if (this.closed || this.config.runs.storletWorkers === 0 || Date.now() < this.coldUntil) return undefined;
+  /** `idleOnly`: an idle worker of this version or nothing; no worker is started (its code is elsewhere). */
+  async acquire(spec: StorletWorkerSpec, opts: { idleOnly?: boolean } = {}): Promise<StorletWorkerLease | undefined> {
+    if (!this.enabled()) return undefined;
     const key = JSON.stringify([spec.account, spec.version, spec.program, spec.args]);
     const list = this.idle.get(key);
     while (list && list.length) {
@@ -310,6 +311,7 @@ export class StorletWorkerPool {
       if (w.alive) return this.lease(w);
       void this.discard(w);
     }
+    if (opts.idleOnly) return undefined;
     if (this.all.size >= this.config.runs.storletWorkers && !this.evictOne()) return undefined;
     const cgroup = this.cgroups()?.group(`storlet-${randomBytes(6).toString('hex')}`, { memoryBytes: spec.memoryBytes, cpuMillis: 0, processes: spec.processes });
     const worker = new StorletWorker(key, this.root, cgroup);
@@ -325,6 +327,15 @@ export class StorletWorkerPool {
       return undefined;
     }
     return this.lease(worker);
+  }
+
+  /** Whether a worker could be started now: a free slot, or an idle worker to evict for it. */
+  canStart(): boolean {
+    return this.enabled() && (this.all.size < this.config.runs.storletWorkers || this.idle.size > 0);
+  }
+
+  private enabled(): boolean {
+    return !this.closed && this.config.runs.storletWorkers > 0 && Date.now() >= this.coldUntil;
   }
 
   /** Kills every worker; the cgroup tree is removed by its owner. */
