@@ -105,6 +105,9 @@ const VERIFIED_TTL_MS = 300_000;
 /** Most remembered verifications; the oldest go first. @default 10000 */
 const VERIFIED_MAX = 10_000;
 
+/** Most remembered decoded tokens; the oldest go first. @default 10000 */
+const DECODED_MAX = 10_000;
+
 /** Opens identity on a migrated database: loads (or creates) the token key. */
 export async function createIdentity(deps: { config: Config; db: Database }): Promise<Identity> {
   const { config, db } = deps;
@@ -142,8 +145,23 @@ export async function createIdentity(deps: { config: Config; db: Database }): Pr
     return store.userByName(domainId, ref.name);
   }
 
-  async function validateToken(token: string): Promise<TokenInfo> {
+  // Decoded tokens, so a client's every request does not pay the AES-GCM open again. Safe to keep:
+  // a token's content is fixed by its bytes and this process's key. Only the decoding is cached;
+  // expiry and revocation are checked on every call, exactly as for a token seen the first time.
+  const decoded = new Map<string, TokenInfo>();
+
+  function decode(token: string): TokenInfo | undefined {
+    const hit = decoded.get(token);
+    if (hit) return hit;
     const info = codec.decode(token);
+    if (!info) return undefined; // forgeries are not remembered: they would only crowd out real tokens
+    decoded.set(token, info);
+    if (decoded.size > DECODED_MAX) decoded.delete(decoded.keys().next().value as string);
+    return info;
+  }
+
+  async function validateToken(token: string): Promise<TokenInfo> {
+    const info = decode(token);
     if (!info || info.expiresAt.getTime() <= Date.now() || (await revocations.isRevoked(info))) throw new CairnError('auth.invalid_token');
     return info;
   }
@@ -208,7 +226,7 @@ export async function createIdentity(deps: { config: Config; db: Database }): Pr
         projectId: info.project.id,
         projectName: info.project.name,
         domainId: info.project.domainId,
-        roles: info.roles,
+        roles: [...info.roles], // the decoded token is shared by later calls: callers get their own copy
         isAdmin: info.roles.includes('admin'),
         expiresAt: info.expiresAt,
       };

@@ -3,6 +3,7 @@
 // transaction as every object write), object rows naming their blob (`fileId`: a file id for fs,
 // a bucket key for s3), and the pending blobs of PUTs in flight (s3). All SQL of the object store
 // is here; the backends only move bytes.
+import { Batcher } from '../batcher';
 import type { Database, Queryable } from '../db/database';
 import { CairnError } from '../errors';
 import type {
@@ -68,8 +69,58 @@ function metaMergeSql(setParam: number, removeParam: number): string {
   return META_MERGE.replace('$META_SET', `$${setParam}`).replace('$META_REMOVE', `$${removeParam}`);
 }
 
+/** One object PUT waiting for its group commit. */
+interface CommitItem {
+  account: string;
+  container: string;
+  obj: StoredObject;
+  ifNoneMatchAny: boolean;
+  pending: boolean;
+}
+
+/** One object DELETE waiting for its group commit. */
+interface DeleteItem {
+  account: string;
+  container: string;
+  name: string;
+}
+
+/** Per item of a group commit: its own refusal does not fail the others. */
+type Outcome<R> = { ok: R } | { error: CairnError };
+
+function settle<R>(outcome: Outcome<R>): R {
+  if ('error' in outcome) throw outcome.error;
+  return outcome.ok;
+}
+
 export class ObjectIndex {
+  /**
+   * Object writes of concurrent requests share one transaction (batcher.ts), one multi-row
+   * statement per container: measured on PostgreSQL, DELETEs gain about a fifth, PUTs (bound by
+   * their file syncs) neither gain nor lose. A lone write is committed at once; each caller still
+   * answers only after the transaction holding its row has committed. PGlite's common writes take
+   * the single statements instead (commitAlone): batches never form there, since nothing else runs
+   * while a statement does, and a one-row batch costs more than the plain statement.
+   */
+  private readonly commits = new Batcher<CommitItem, Outcome<{ replacedFileId?: string }>>((items) => this.commitBatch(items));
+  private readonly deletes = new Batcher<DeleteItem, Outcome<string>>((items) => this.deleteBatch(items));
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * Locks the containers the items name (in id order, so concurrent batches cannot deadlock) and
+   * returns their ids by `account/container`; missing containers are absent.
+   */
+  private async lockContainers(tx: Queryable, items: { account: string; container: string }[]): Promise<Map<string, string>> {
+    const keys = [...new Map(items.map((i) => [`${i.account}/${i.container}`, i])).values()];
+    const rows = await tx.query<{ id: string; account: string; name: string }>(
+      `SELECT id, account, name FROM os_containers
+       WHERE (account, name) IN (SELECT a, n FROM unnest($1::text[], $2::text[]) AS u(a, n))
+       ORDER BY id FOR UPDATE`,
+      [keys.map((k) => k.account), keys.map((k) => k.container)],
+    );
+    return new Map(rows.map((r) => [`${r.account}/${r.name}`, String(r.id)]));
+  }
 
   private async ensureAccount(q: Queryable, account: string): Promise<void> {
     await q.query('INSERT INTO os_accounts (name, created_us) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [account, nowMicros()]);
@@ -234,37 +285,132 @@ export class ObjectIndex {
     obj: StoredObject,
     opts: { ifNoneMatchAny?: boolean; pending?: boolean },
   ): Promise<{ replacedFileId?: string }> {
+    if (this.db.kind === 'pglite' && !opts.pending && !opts.ifNoneMatchAny) return this.commitAlone(account, container, obj);
+    return settle(await this.commits.submit({ account, container, obj, ifNoneMatchAny: opts.ifNoneMatchAny === true, pending: opts.pending === true }));
+  }
+
+  /**
+   * commitObject as one autocommitted statement, for PGlite only: its one connection runs every
+   * statement and transaction under one mutex, so nothing can come between this statement's
+   * snapshot and its writes, and the lock and transaction of the general path (four round trips
+   * through the engine on the api's thread instead of one) buy nothing there.
+   */
+  private async commitAlone(account: string, container: string, obj: StoredObject): Promise<{ replacedFileId?: string }> {
+    const [r] = await this.db.query<{ found: boolean; replaced: string | null }>(
+      `WITH c AS (SELECT id FROM os_containers WHERE account = $1 AND name = $2),
+       old AS (SELECT o.bytes, o.file_id FROM os_objects o, c WHERE o.container_id = c.id AND o.name = $3),
+       up AS (
+         INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
+         SELECT c.id, $3, $4, $5, $6, $7, $8::jsonb, $9 FROM c
+         ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
+           content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id
+         RETURNING 1),
+       counts AS (
+         UPDATE os_containers SET object_count = object_count + (CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END),
+           bytes_used = bytes_used + $4 - coalesce((SELECT bytes FROM old), 0)
+         WHERE id = (SELECT id FROM c) RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM c) AS found, (SELECT file_id FROM old) AS replaced`,
+      [account, container, obj.name, obj.bytes, obj.etag, obj.contentType, obj.modifiedAt, JSON.stringify(obj.meta), obj.fileId],
+    );
+    if (!r?.found) throw new CairnError('storage.container_not_found');
+    return { replacedFileId: r.replaced ?? undefined };
+  }
+
+  /**
+   * One transaction for a batch of commits, with the outcome of each as if they had run one after
+   * the other in submission order. An SQL error fails (and rolls back) the whole batch.
+   */
+  private commitBatch(items: CommitItem[]): Promise<Outcome<{ replacedFileId?: string }>[]> {
     return this.db.transaction(async (tx) => {
-      const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
-      if (c.length === 0) throw new CairnError('storage.container_not_found');
-      const id = c[0].id;
+      const out: Outcome<{ replacedFileId?: string }>[] = new Array(items.length);
+      const ids = await this.lockContainers(tx, items);
+      // The containers' locks are held from here on: every check below sees every committed write.
+      const live: number[] = [];
+      items.forEach((it, i) => {
+        if (ids.has(`${it.account}/${it.container}`)) live.push(i);
+        else out[i] = { error: new CairnError('storage.container_not_found') };
+      });
+
+      // If-None-Match: * against the rows already there and the earlier items of this batch.
+      const guarded = live.filter((i) => items[i].ifNoneMatchAny);
+      if (guarded.length) {
+        const existing = await tx.query<{ id: string; name: string }>(
+          `SELECT o.container_id AS id, o.name FROM os_objects o
+           JOIN unnest($1::bigint[], $2::text[]) AS u(id, name) ON o.container_id = u.id AND o.name = u.name`,
+          [guarded.map((i) => ids.get(`${items[i].account}/${items[i].container}`)), guarded.map((i) => items[i].obj.name)],
+        );
+        const taken = new Set(existing.map((r) => `${r.id}/${r.name}`));
+        for (const i of live) {
+          const key = `${ids.get(`${items[i].account}/${items[i].container}`)}/${items[i].obj.name}`;
+          if (items[i].ifNoneMatchAny && taken.has(key)) out[i] = { error: new CairnError('storage.precondition_failed') };
+          else taken.add(key);
+        }
+      }
+
       // A PUT whose pending row the sweeper took for a crashed one's must not commit: its blob may
-      // be gone. The row lock orders this against the sweeper's delete.
-      if (opts.pending && (await tx.query('DELETE FROM os_pending_blobs WHERE blob_key = $1 RETURNING 1', [obj.fileId])).length === 0) {
-        throw new CairnError('storage.upstream_unavailable', { reason: 'the upload outlived its pending record; retry' });
+      // be gone. The container lock orders this against the sweeper's delete.
+      const pending = live.filter((i) => !out[i] && items[i].pending);
+      if (pending.length) {
+        const kept = await tx.query<{ blob_key: string }>('DELETE FROM os_pending_blobs WHERE blob_key = ANY($1::text[]) RETURNING blob_key', [
+          pending.map((i) => items[i].obj.fileId),
+        ]);
+        const found = new Set(kept.map((r) => r.blob_key));
+        for (const i of pending) {
+          if (!found.has(items[i].obj.fileId)) out[i] = { error: new CairnError('storage.upstream_unavailable', { reason: 'the upload outlived its pending record; retry' }) };
+        }
       }
-      if (opts.ifNoneMatchAny) {
-        const exists = await tx.query('SELECT 1 FROM os_objects WHERE container_id = $1 AND name = $2', [id, obj.name]);
-        if (exists.length > 0) throw new CairnError('storage.precondition_failed');
+
+      // One statement per container and round; a round holds distinct names (ON CONFLICT may touch
+      // a row once per statement), so a name written twice in a batch goes to the next round.
+      const rounds: { id: string; items: number[] }[] = [];
+      const open = new Map<string, { id: string; items: number[]; names: Set<string> }>();
+      for (const i of live) {
+        if (out[i]) continue;
+        const id = ids.get(`${items[i].account}/${items[i].container}`) as string;
+        let round = open.get(id);
+        if (!round || round.names.has(items[i].obj.name)) {
+          round = { id, items: [], names: new Set() };
+          open.set(id, round);
+          rounds.push(round);
+        }
+        round.items.push(i);
+        round.names.add(items[i].obj.name);
       }
-      // One statement for the row and the counts. It starts after the container lock above, so its
-      // snapshot sees every committed write to this container (all writers take that lock first).
-      const [r] = await tx.query<{ replaced: string | null }>(
-        `WITH old AS (SELECT bytes, file_id FROM os_objects WHERE container_id = $1 AND name = $2),
-         up AS (
-           INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
-           ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
-             content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id
-           RETURNING 1),
-         counts AS (
-           UPDATE os_containers SET object_count = object_count + (CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END),
-             bytes_used = bytes_used + $3 - coalesce((SELECT bytes FROM old), 0)
-           WHERE id = $1 RETURNING 1)
-         SELECT (SELECT file_id FROM old) AS replaced`,
-        [id, obj.name, obj.bytes, obj.etag, obj.contentType, obj.modifiedAt, JSON.stringify(obj.meta), obj.fileId],
-      );
-      return { replacedFileId: r?.replaced ?? undefined };
+      for (const round of rounds) {
+        const objs = round.items.map((i) => items[i].obj);
+        // `old` is read in the statement's snapshot, taken after the container lock above, so it
+        // sees every committed write to this container (all writers take that lock first).
+        const replaced = await tx.query<{ name: string; file_id: string }>(
+          `WITH items AS (
+             SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
+               AS u(name, bytes, etag, content_type, modified_us, meta, file_id)),
+           old AS (SELECT o.name, o.bytes, o.file_id FROM os_objects o JOIN items i ON o.container_id = $1 AND o.name = i.name),
+           up AS (
+             INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
+             SELECT $1, name, bytes, etag, content_type, modified_us, meta::jsonb, file_id FROM items
+             ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
+               content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id
+             RETURNING 1),
+           counts AS (
+             UPDATE os_containers SET object_count = object_count + (SELECT count(*) FROM items) - (SELECT count(*) FROM old),
+               bytes_used = bytes_used + (SELECT coalesce(sum(bytes), 0) FROM items) - (SELECT coalesce(sum(bytes), 0) FROM old)
+             WHERE id = $1 RETURNING 1)
+           SELECT name, file_id FROM old`,
+          [
+            round.id,
+            objs.map((o) => o.name),
+            objs.map((o) => o.bytes),
+            objs.map((o) => o.etag),
+            objs.map((o) => o.contentType),
+            objs.map((o) => o.modifiedAt),
+            objs.map((o) => JSON.stringify(o.meta)),
+            objs.map((o) => o.fileId),
+          ],
+        );
+        const byName = new Map(replaced.map((r) => [r.name, r.file_id]));
+        for (const i of round.items) out[i] = { ok: { replacedFileId: byName.get(items[i].obj.name) } };
+      }
+      return out;
     });
   }
 
@@ -325,20 +471,57 @@ export class ObjectIndex {
 
   /** Removes the row and fixes the counts; returns the data file to delete afterwards. */
   async deleteObject(account: string, container: string, object: string): Promise<string> {
-    return this.db.transaction(async (tx) => {
-      const c = await tx.query<{ id: string }>('SELECT id FROM os_containers WHERE account = $1 AND name = $2 FOR UPDATE', [account, container]);
-      if (c.length === 0) throw new CairnError('storage.object_not_found');
-      const gone = await tx.query<{ file_id: string }>(
-        `WITH gone AS (DELETE FROM os_objects WHERE container_id = $1 AND name = $2 RETURNING bytes, file_id),
+    if (this.db.kind === 'pglite') {
+      // One autocommitted statement: see commitAlone for why that is safe on PGlite only.
+      const gone = await this.db.query<{ file_id: string }>(
+        `WITH gone AS (
+           DELETE FROM os_objects o USING os_containers c
+           WHERE c.account = $1 AND c.name = $2 AND o.container_id = c.id AND o.name = $3
+           RETURNING o.container_id, o.bytes, o.file_id),
          counts AS (
-           UPDATE os_containers SET object_count = object_count - (SELECT count(*) FROM gone),
-             bytes_used = bytes_used - coalesce((SELECT sum(bytes) FROM gone), 0)
-           WHERE id = $1 RETURNING 1)
+           UPDATE os_containers SET object_count = object_count - 1, bytes_used = bytes_used - g.bytes
+           FROM gone g WHERE id = g.container_id RETURNING 1)
          SELECT file_id FROM gone`,
-        [c[0].id, object],
+        [account, container, object],
       );
       if (gone.length === 0) throw new CairnError('storage.object_not_found');
       return gone[0].file_id;
+    }
+    return settle(await this.deletes.submit({ account, container, name: object }));
+  }
+
+  /** One transaction for a batch of deletes; a name deleted twice in a batch is gone for the second. */
+  private deleteBatch(items: DeleteItem[]): Promise<Outcome<string>[]> {
+    return this.db.transaction(async (tx) => {
+      const ids = await this.lockContainers(tx, items);
+      const byContainer = new Map<string, Set<string>>();
+      for (const it of items) {
+        const id = ids.get(`${it.account}/${it.container}`);
+        if (id === undefined) continue;
+        const names = byContainer.get(id) ?? new Set<string>();
+        names.add(it.name);
+        byContainer.set(id, names);
+      }
+      const gone = new Map<string, string>();
+      for (const [id, names] of byContainer) {
+        const rows = await tx.query<{ name: string; file_id: string }>(
+          `WITH gone AS (DELETE FROM os_objects WHERE container_id = $1 AND name = ANY($2::text[]) RETURNING name, bytes, file_id),
+           counts AS (
+             UPDATE os_containers SET object_count = object_count - (SELECT count(*) FROM gone),
+               bytes_used = bytes_used - coalesce((SELECT sum(bytes) FROM gone), 0)
+             WHERE id = $1 RETURNING 1)
+           SELECT name, file_id FROM gone`,
+          [id, [...names]],
+        );
+        for (const r of rows) gone.set(`${id}/${r.name}`, r.file_id);
+      }
+      return items.map((it): Outcome<string> => {
+        const key = `${ids.get(`${it.account}/${it.container}`)}/${it.name}`;
+        const fileId = gone.get(key);
+        if (fileId === undefined) return { error: new CairnError('storage.object_not_found') };
+        gone.delete(key); // a second delete of the same name in this batch finds it gone
+        return { ok: fileId };
+      });
     });
   }
 }

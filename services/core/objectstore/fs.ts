@@ -1,9 +1,9 @@
 // The `fs` backend: object bytes in files under `<dataDir>/objects/`, the index in the platform
 // database (fs-index.ts). Every PUT writes a new file named by a random id — into a temp file in the
-// final directory, fsync'd, then renamed — and only then points the index row at it. So a row never
-// names a missing or partial file; a crash leaves at worst an orphan file, and readers of the
-// previous version keep their open file until they finish. Accounts, containers and listings are
-// IndexedBackend's (indexed.ts), shared with the s3 backend.
+// final directory, renamed, then fsync'd with its directory — and only then points the index row at
+// it. So a row never names a missing or partial file; a crash leaves at worst an orphan file, and
+// readers of the previous version keep their open file until they finish. Accounts, containers and
+// listings are IndexedBackend's (indexed.ts), shared with the s3 backend.
 //
 // Crash leftovers (`sweep`): temp files not written to for the grace period (a live PUT's temp file
 // is written to continuously; if a stalled one loses its temp file, its rename fails and the PUT is
@@ -25,6 +25,12 @@ import { nowMicros } from './timestamp';
 /** Bytes gathered before one writev: fewer syscalls than one write per socket chunk. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
+/**
+ * Written bytes after which a background `fdatasync` starts, so a large body reaches the disk while
+ * the rest streams in and the `fsync` before the commit finds little left to flush.
+ */
+const FLUSH_AHEAD_BYTES = 8 * 1024 * 1024;
+
 /** Temp files start with a dot and end in `.tmp`, so an operator's sweep can tell them from data. */
 const TEMP_SUFFIX = '.tmp';
 
@@ -37,8 +43,12 @@ const SWEEP_BATCH = 500;
 export class FsBackend extends IndexedBackend implements ObjectBackend {
   readonly kind = 'fs';
   private readonly root: string;
-  /** Fan-out directories already created by this process. */
-  private readonly madeDirs = new Set<string>();
+  /**
+   * Fan-out directories this process made sure of, each with the promise that its entry in its
+   * parent is durable: every PUT into a directory waits for it before its row can commit, also a
+   * PUT that did not create the directory but raced the one that did.
+   */
+  private readonly madeDirs = new Map<string, Promise<void>>();
 
   constructor(dataDir: string, db: Database) {
     super(db);
@@ -72,11 +82,17 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
   /** Streams the body into `final` via a temp file in the same directory; MD5 computed on the way. */
   private async writeFile(final: string, body: Readable, opts: PutObjectOptions): Promise<{ bytes: number; etag: string }> {
     const dir = path.dirname(final);
-    if (!this.madeDirs.has(dir)) {
+    let dirDurable = this.madeDirs.get(dir);
+    if (!dirDurable) {
       const first = await fsp.mkdir(dir, { recursive: true });
-      // A new fan-out directory must itself survive a crash, or the file in it could vanish.
-      if (first) for (let d = dir; d.length >= first.length; d = path.dirname(d)) await this.syncDir(path.dirname(d));
-      this.madeDirs.add(dir);
+      // A new fan-out directory must itself survive a crash, or the file in it could vanish. Its
+      // parents are synced while the body streams in; only the commit has to wait for them.
+      dirDurable = (async () => {
+        if (first) for (let d = dir; d.length >= first.length; d = path.dirname(d)) await this.syncDir(path.dirname(d));
+      })();
+      this.madeDirs.set(dir, dirDurable);
+      // Marked handled here (it is awaited below); a failed sync is retried by the next PUT.
+      dirDurable.catch(() => this.madeDirs.delete(dir));
     }
     const temp = path.join(dir, `.${path.basename(final)}${TEMP_SUFFIX}`);
     const md5 = createHash('md5');
@@ -89,6 +105,10 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       // One write stays in flight while the next batch is received and hashed, so network, MD5 and
       // disk overlap; awaiting it before the next write keeps memory bounded to two batches.
       let inFlight: Promise<unknown> = Promise.resolve();
+      // At most one background flush at a time, never awaited by the loop; its error is kept.
+      let flushing: Promise<unknown> | undefined;
+      let flushError: unknown;
+      let unflushed = 0;
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
           bytes += chunk.length;
@@ -102,27 +122,45 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
             // Marked handled now (a disk error while we wait on the socket must not crash the
             // process as an unhandled rejection); it is still rethrown when awaited below.
             inFlight.catch(() => undefined);
+            unflushed += batchBytes;
             batch = [];
             batchBytes = 0;
+            if (unflushed >= FLUSH_AHEAD_BYTES && !flushing) {
+              unflushed = 0;
+              const flush: Promise<unknown> = inFlight
+                .then(() => fh.datasync())
+                .catch((err: unknown) => void (flushError ??= err))
+                .finally(() => {
+                  if (flushing === flush) flushing = undefined;
+                });
+              flushing = flush;
+            }
           }
         }
       } finally {
-        // Never close the file under a pending write, whatever ended the loop.
+        // Never close the file under a pending write or flush, whatever ended the loop.
         await inFlight.catch(() => undefined);
+        await flushing;
       }
       await inFlight;
+      if (flushError) throw flushError;
       if (batch.length) await fh.writev(batch);
       const etag = md5.digest('hex');
       checkBodyEnd(bytes, etag, opts);
-      await fh.sync();
-      await fh.close();
       await fsp.rename(temp, final).catch((err: NodeJS.ErrnoException) => {
         // The sweeper took the temp file of an upload stalled past the grace period.
         if (err.code === 'ENOENT') throw new CairnError('unavailable', { reason: 'The upload stalled too long; retry.' }, { cause: err });
         throw err;
       });
       renamed = true;
-      await this.syncDir(dir);
+      // The index row, not the rename, makes the object visible, so the file's data, its entry in
+      // the directory and the directory's own entry need only all be durable before the commit:
+      // the three syncs run at once rather than one after another (a crash before the commit
+      // leaves an unnamed file for the sweeper, whatever of it reached the disk).
+      const syncs = [fh.sync(), this.syncDir(dir), dirDurable];
+      await Promise.allSettled(syncs);
+      for (const p of syncs) await p;
+      await fh.close();
       return { bytes, etag };
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -142,8 +180,11 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
   }
 
   private async removeFile(fileId: string): Promise<void> {
-    // A failure here leaves an orphan file, never a broken object: log it and carry on.
-    await fsp.rm(this.filePath(fileId), { force: true }).catch((err: Error) => console.error(`[objectstore] cannot remove ${fileId}: ${err.message}`));
+    // A failure here leaves an orphan file, never a broken object: log it and carry on. A plain
+    // unlink: rm() would lstat first, a second trip through the thread pool on every DELETE.
+    await fsp.unlink(this.filePath(fileId)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') console.error(`[objectstore] cannot remove ${fileId}: ${err.message}`);
+    });
   }
 
   async openObject(account: string, container: string, object: string): Promise<ObjectReader | undefined> {

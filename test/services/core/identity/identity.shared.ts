@@ -113,6 +113,31 @@ export function identitySuite(kind: 'pglite' | 'postgres'): void {
     expect(await code(replica.validate(good.token))).toBe('auth.invalid_token');
   });
 
+  test('a token validated before (its decoding remembered) is still refused once revoked or expired', async () => {
+    const { demo } = await identity.bootstrap();
+    const revoked = await identity.issueToken({ userId: demo.userId, projectId: demo.projectId });
+    const byPassword = await identity.issueToken({ userId: demo.userId, projectId: demo.projectId });
+    const short = await identity.issueToken({ userId: demo.userId, projectId: demo.projectId, expiresAt: new Date(Date.now() + 1500) });
+    for (const t of [revoked, byPassword, short]) await expect(identity.validate(t.token)).resolves.toMatchObject({ userId: demo.userId });
+    // Callers get their own copy of what was decoded once.
+    (await identity.validate(revoked.token)).roles.push('admin');
+    expect((await identity.validate(revoked.token)).roles).toEqual(['member']);
+
+    await identity.revokeToken(revoked.token);
+    expect(await code(identity.validate(revoked.token))).toBe('auth.invalid_token');
+    // A revocation by user (a password change) reaches remembered tokens at once too.
+    const u = await identity.createUser({ name: 'cache-user', password: 'pw-1' });
+    await identity.assignRole(u.id, demo.projectId, 'member');
+    const own = await identity.issueToken({ userId: u.id, projectId: demo.projectId });
+    await expect(identity.validate(own.token)).resolves.toMatchObject({ userId: u.id });
+    await identity.setPassword(u.id, 'pw-2');
+    expect(await code(identity.validate(own.token))).toBe('auth.invalid_token');
+    await expect(identity.validate(byPassword.token)).resolves.toMatchObject({ userId: demo.userId });
+
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await code(identity.validate(short.token))).toBe('auth.invalid_token');
+  });
+
   test('admin operations: create project and user, assign and unassign roles, change password', async () => {
     const p = await identity.createProject({ name: 'team-a', description: 'Team A' });
     expect(await code(identity.createProject({ name: 'team-a' }))).toBe('identity.conflict');

@@ -3,10 +3,15 @@
 import { openTestPostgres } from '../../../helpers/postgres';
 import type { Database } from '../../../../services/core/db/database';
 import { migrate } from '../../../../services/core/db/migrate';
+import { objectIndexSuite } from './fs-index.suite';
 import { objectStoreSuite } from './objectstore.suite';
 
 describe('object store on PostgreSQL', () => {
   objectStoreSuite(openTestPostgres);
+});
+
+describe('object index on PostgreSQL: writes submitted together', () => {
+  objectIndexSuite(openTestPostgres);
 });
 
 describe('listing at scale on PostgreSQL', () => {

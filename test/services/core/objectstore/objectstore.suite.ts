@@ -120,6 +120,40 @@ export function objectStoreSuite(openDb: () => Promise<Database>, under: Backend
     expect(await count()).toBe(before);
   });
 
+  test('a body of many MiB (flushed to disk while it streams in) is stored whole, or not at all when it fails late', async () => {
+    const chunk = (i: number): Buffer => Buffer.alloc(1 << 20, i);
+    const whole = Buffer.concat(Array.from({ length: 20 }, (_, i) => chunk(i)));
+    let i = 0;
+    const body = new Readable({
+      read() {
+        this.push(i < 20 ? chunk(i++) : null);
+      },
+    });
+    const info = await backend.putObject('AUTH_t', 'c', 'big', body, { contentType: 'x', meta: {}, contentLength: whole.length, maxBytes: 1 << 30 });
+    expect(info).toMatchObject({ bytes: whole.length, etag: md5(whole) });
+    const reader = await backend.openObject('AUTH_t', 'c', 'big');
+    const back: Buffer[] = [];
+    for await (const c of reader!.stream()) back.push(c as Buffer);
+    await reader!.close();
+    expect(md5(Buffer.concat(back))).toBe(md5(whole));
+
+    const before = await count();
+    let sent = 0;
+    const failing = new Readable({
+      read() {
+        if (sent < 18) this.push(chunk(sent++));
+        else setImmediate(() => this.destroy(new Error('connection reset')));
+      },
+    });
+    const err = await backend
+      .putObject('AUTH_t', 'c', 'big-torn', failing, { contentType: 'x', meta: {}, contentLength: 20 << 20, maxBytes: 1 << 30 })
+      .then(() => 'stored', (e: Error) => e.message);
+    expect(err).toBe('connection reset');
+    expect(await backend.headObject('AUTH_t', 'c', 'big-torn')).toBeUndefined();
+    expect(await count()).toBe(before);
+    await backend.deleteObject('AUTH_t', 'c', 'big');
+  });
+
   test('a container deleted while a body streams in: the PUT fails and its file is removed', async () => {
     await backend.putContainer('AUTH_t', 'gone', none);
     const before = await count();
@@ -154,6 +188,26 @@ export function objectStoreSuite(openDb: () => Promise<Database>, under: Backend
     const sum = listed.reduce((n, e) => n + (e.kind === 'item' ? e.item.bytes : 0), 0);
     expect(await backend.headContainer('AUTH_t', 'busy')).toMatchObject({ objectCount: 10, bytesUsed: sum });
     if (under.stored) expect((await count())!).toBeGreaterThanOrEqual(10);
+  });
+
+  test('concurrent overwrites and deletes keep the counts exact and leave no replaced blob behind', async () => {
+    await backend.putContainer('AUTH_t', 'churn', none);
+    const before = await count();
+    const write = (i: number): Promise<unknown> =>
+      backend.putObject('AUTH_t', 'churn', `o${i % 5}`, Readable.from([Buffer.alloc(i + 1)]), { contentType: 'x', meta: {}, contentLength: i + 1, maxBytes: 1000 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => write(i)));
+    // Each name deleted twice at once: exactly one delete of each finds it.
+    const deletes = await Promise.all(['o0', 'o0', 'o1', 'o1', 'o2', 'o2'].map((o) => codeOf(backend.deleteObject('AUTH_t', 'churn', o))));
+    expect(deletes.filter((c) => c === undefined)).toHaveLength(3);
+    expect(deletes.filter((c) => c === 'storage.object_not_found')).toHaveLength(3);
+    expect(await codeOf(backend.deleteObject('AUTH_t', 'no-such-container', 'o3'))).toBe('storage.object_not_found');
+    const listed = await backend.listObjects('AUTH_t', 'churn', { limit: 100 });
+    expect(listed.map((e) => (e.kind === 'item' ? e.item.name : ''))).toEqual(['o3', 'o4']);
+    const sum = listed.reduce((n, e) => n + (e.kind === 'item' ? e.item.bytes : 0), 0);
+    expect(await backend.headContainer('AUTH_t', 'churn')).toMatchObject({ objectCount: 2, bytesUsed: sum });
+    if (under.stored) expect(await count()).toBe(before! + 2);
+    await Promise.all(['o3', 'o4'].map((o) => backend.deleteObject('AUTH_t', 'churn', o)));
+    await backend.deleteContainer('AUTH_t', 'churn');
   });
 
   test('containers: create/merge metadata, 409 while not empty, list with markers', async () => {
