@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { CairnError, isCairnError } from '../core/errors';
 import { errorFromBody, INTERNAL_PATHS, INTERNAL_TOKEN_HEADER } from '../core/internal-api';
 import { PeerUnreachableError } from '../core/internal-client';
-import type { Run, RunExecutor, RunPlan, RunResult, StorletCall, StorletCallResult, StorletWorkerLease, StorletWorkerSpec } from '../core/runs';
+import { makeRunDir, type Run, type RunExecutor, type RunPlan, type RunResult, type StorletCall, type StorletCallResult, type StorletWorkerLease, type StorletWorkerSpec } from '../core/runs';
 import { FrameReader, frameHeader, hostPathOf, RUN_FRAMES_TYPE, treeFrames, wirePath, writeContent, type AcquireAnswer, type AnswerFrame } from '../core/run-wire';
 
 /** Attempts beyond the first when the connection was refused (nothing reached the executor). */
@@ -45,9 +45,8 @@ export class RemoteRunExecutor implements RunExecutor {
     this.root = path.join(opts.dataDir, 'runs');
   }
 
-  async workDir(label: string): Promise<string> {
-    await fsp.mkdir(this.root, { recursive: true });
-    return fsp.mkdtemp(path.join(this.root, `${label.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32)}-`));
+  workDir(label: string): Promise<string> {
+    return makeRunDir(this.root, label);
   }
 
   async release(dir: string): Promise<void> {

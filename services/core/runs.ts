@@ -5,6 +5,8 @@
 // into files of the same directory, and the front-end commits them to the store only on success.
 // Paths are host paths, so a Run is only meaningful on the machine that staged it; in the
 // distributed mode core/run-wire.ts carries a plan and its files to the executor and back.
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 
 /** How one device appears inside the sandbox. */
 export type DeviceBinding =
@@ -134,4 +136,10 @@ export interface StorletWorkerLease {
   /** Runs the call; a large output is written to `spillPath`, a small one kept in memory. */
   call(call: StorletCall, opts: { timeoutMs: number; maxOutputBytes: number }): Promise<StorletCallResult>;
   release(): Promise<void>;
+}
+
+/** A fresh job directory under `root` (a run executor's `runs/`), named after `label`. */
+export async function makeRunDir(root: string, label: string): Promise<string> {
+  await fsp.mkdir(root, { recursive: true });
+  return fsp.mkdtemp(path.join(root, `${label.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32)}-`));
 }

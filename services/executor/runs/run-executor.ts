@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import type { Config } from '../../core/config';
-import type { RunExecutor, RunPlan, RunResult, StorletWorkerLease, StorletWorkerSpec } from '../../core/runs';
+import { makeRunDir, type RunExecutor, type RunPlan, type RunResult, type StorletWorkerLease, type StorletWorkerSpec } from '../../core/runs';
 import { CgroupTree, type SandboxCgroup } from '../sandbox/cgroups';
 import { sandboxRun } from './sandbox-run';
 import { StorletWorkerPool } from './storlet-workers';
@@ -69,9 +69,8 @@ export class BwrapRunExecutor implements RunExecutor {
     return this.workers.canStart();
   }
 
-  async workDir(label: string): Promise<string> {
-    await fsp.mkdir(this.root, { recursive: true });
-    return fsp.mkdtemp(path.join(this.root, `${label.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 32)}-`));
+  workDir(label: string): Promise<string> {
+    return makeRunDir(this.root, label);
   }
 
   async release(dir: string): Promise<void> {
