@@ -1,7 +1,8 @@
-// Four projects: `unit` (the default `npm test` set, PGlite and real sandboxes), `e2e` (real
+// Five projects: `unit` (the default `npm test` set, PGlite and real sandboxes), `e2e` (real
 // openstack/swift CLIs against a started platform), `pg` (data-layer tests against the
-// PostgreSQL server named by CAIRN_TEST_PG_URL) and `swift` (`*.swift.test.ts`: the swift object-store
-// backend against the real Swift named by CAIRN_TEST_SWIFT_*). ts-jest only transpiles; `tsc --noEmit` type-checks.
+// PostgreSQL server named by CAIRN_TEST_PG_URL), `swift` (`*.swift.test.ts`: the swift object-store
+// backend against the real Swift named by CAIRN_TEST_SWIFT_*) and `images` (container images built
+// and run with podman). ts-jest only transpiles; `tsc --noEmit` type-checks.
 // `npm test` passes --maxWorkers=2: jest's default (cores − 1) is one worker on a 2-core machine, and
 // most suites wait on sandboxes, servers and CLIs rather than the CPU, so two workers halve the time.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
