@@ -158,7 +158,8 @@ class StorletOutputFile(object):
         self._data = None
         self.metadata_set = False
 
-    def set_metadata(self, metadata):
+    def _encode_metadata(self, metadata):
+        """The checks of set_metadata, shared by both outputs; returns the JSON to send."""
         if self.metadata_set:
             raise IOError('set_metadata may be called only once')
         if not isinstance(metadata, dict):
@@ -166,6 +167,10 @@ class StorletOutputFile(object):
         encoded = json.dumps(dict((str(k), str(v)) for k, v in metadata.items()))
         if len(encoded.encode('utf-8')) > MAX_METADATA_BYTES:
             raise IOError('metadata is larger than %d bytes' % MAX_METADATA_BYTES)
+        return encoded
+
+    def set_metadata(self, metadata):
+        encoded = self._encode_metadata(metadata)
         with open(self._meta_path, 'w') as f:
             f.write(encoded)
         self.metadata_set = True
@@ -287,13 +292,7 @@ class FramedOutputFile(StorletOutputFile):
         self._closed = False
 
     def set_metadata(self, metadata):
-        if self.metadata_set:
-            raise IOError('set_metadata may be called only once')
-        if not isinstance(metadata, dict):
-            raise TypeError('metadata must be a dict')
-        encoded = json.dumps(dict((str(k), str(v)) for k, v in metadata.items()))
-        if len(encoded.encode('utf-8')) > MAX_METADATA_BYTES:
-            raise IOError('metadata is larger than %d bytes' % MAX_METADATA_BYTES)
+        encoded = self._encode_metadata(metadata)
         self._channel.send(b'M', encoded)
         self.metadata_set = True
 

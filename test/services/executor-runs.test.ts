@@ -14,6 +14,7 @@ import type { Run } from '../../services/core/runs';
 import { startExecutorProcess, type ExecutorProcess } from '../../services/executor-process';
 import { freePort } from '../helpers/process';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { RAISER, SLEEPER } from '../helpers/storlet-sources';
 
 jest.setTimeout(120_000);
 
@@ -44,15 +45,6 @@ class UpperStorlet(object):
         out_files[0].close()
 `;
 
-const RAISER = `
-class Raiser(object):
-    def __init__(self, logger):
-        pass
-
-    def __call__(self, in_files, out_files, params):
-        raise ValueError('cannot handle this object')
-`;
-
 // Module state survives between the calls a warm worker serves, and only there.
 const COUNTER = `
 calls = 0
@@ -67,19 +59,6 @@ class Counter(object):
         out_files[0].set_metadata({'calls': str(calls)})
         out_files[0].write(str(calls))
         out_files[0].close()
-`;
-
-const SLEEPER = `
-import time
-
-class Sleeper(object):
-    def __init__(self, logger):
-        pass
-
-    def __call__(self, in_files, out_files, params):
-        out_files[0].set_metadata({})
-        while True:
-            time.sleep(1)
 `;
 
 /** One platform seen as a storage client of its demo account. */

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { useFileHandOff } from '../../../../services/api/storage/run-input';
 import { startStorage, TOKEN_A, TOKEN_B, type StorageHarness } from './harness';
+import { RAISER, SLEEPER } from '../../../helpers/storlet-sources';
 
 const run = promisify(execFile);
 
@@ -56,15 +57,6 @@ class Concat(object):
         out_files[0].close()
 `;
 
-const RAISER = `
-class Raiser(object):
-    def __init__(self, logger):
-        self.logger = logger
-
-    def __call__(self, in_files, out_files, params):
-        raise ValueError('cannot handle this object')
-`;
-
 const NO_METADATA = `
 class NoMeta(object):
     def __init__(self, logger):
@@ -73,19 +65,6 @@ class NoMeta(object):
     def __call__(self, in_files, out_files, params):
         in_files[0].read()
         out_files[0].close()
-`;
-
-const SLEEPER = `
-import time
-
-class Sleeper(object):
-    def __init__(self, logger):
-        pass
-
-    def __call__(self, in_files, out_files, params):
-        out_files[0].set_metadata({})
-        while True:
-            time.sleep(1)
 `;
 
 const SNOOP = `
