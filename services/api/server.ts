@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newRequestId } from '../core/ids';
+import { handleClientErrors } from './http/client-errors';
 import type { RequestContext, Surface } from './http/context';
 import { sendJson } from './http/respond';
 
@@ -37,6 +38,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const requestId = newRequestId();
     res.setHeader('X-Trans-Id', requestId);
     res.setHeader('X-Openstack-Request-Id', requestId);
+    // Swift names the connection's fate only when the client asked (`Connection: keep-alive`);
+    // the connection stays persistent either way.
+    if (req.headers.connection === undefined) res.removeHeader('Connection');
     const ctx: RequestContext = {
       req,
       res,
@@ -58,6 +62,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
 
   const server = http.createServer({ keepAlive: true }, onRequest);
+  handleClientErrors(server);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   const unixServers: http.Server[] = [];
@@ -73,6 +78,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     listenUnix(socketPath) {
       fs.rmSync(socketPath, { force: true });
       const unix = http.createServer({ keepAlive: true }, onRequest);
+      handleClientErrors(unix);
       unixServers.push(unix);
       return new Promise((resolve, reject) => {
         unix.once('error', reject);

@@ -98,6 +98,8 @@ export const ERROR_CATALOG = {
   'storage.header_too_long': { status: 400, message: 'Header value too long: {header}' },
   'storage.bad_content_length': { status: 400, message: 'Invalid Content-Length' },
   'storage.length_required': { status: 411, message: 'Length Required' },
+  'storage.transfer_coding_unsupported': { status: 501, message: 'Unsupported Transfer-Coding header value specified in Transfer-Encoding header' },
+  'storage.bad_transfer_encoding': { status: 400, message: 'Invalid Transfer-Encoding header value' },
   'storage.too_large': { status: 413, message: 'Your request is too large.' },
   'storage.incomplete_body': { status: 499, message: 'Client disconnected before sending the whole body' },
   'storage.etag_mismatch': { status: 422, message: 'Unable to process the contained instructions' },

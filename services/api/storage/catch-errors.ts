@@ -48,6 +48,8 @@ const PLAIN_TEXT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'storage.bulk_too_many',
   'storage.bulk_bad_request',
   'storage.bad_acl',
+  'storage.transfer_coding_unsupported',
+  'storage.bad_transfer_encoding',
 ]);
 
 export function catchErrors(): Middleware {

@@ -61,6 +61,18 @@ export function objectHeaders(info: ObjectInfo): Record<string, string> {
   };
 }
 
+/**
+ * Whether a request body is chunked, by Swift's rule: one transfer coding, `chunked`. A list of
+ * codings is 501 (Swift decodes none of them); Node's parser has already refused a lone other one.
+ */
+function isChunked(te: string | undefined): boolean {
+  if (te === undefined) return false;
+  const codings = te.split(',');
+  if (codings.length > 1) throw new CairnError('storage.transfer_coding_unsupported');
+  if (codings[0].trim().toLowerCase() !== 'chunked') throw new CairnError('storage.bad_transfer_encoding');
+  return true;
+}
+
 export function object(deps: StorageDeps): Middleware {
   return {
     name: 'object',
@@ -75,7 +87,7 @@ export function object(deps: StorageDeps): Middleware {
         case 'PUT': {
           refuseUnsupported(req);
           const headers = ctx.req.headers;
-          const chunked = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '');
+          const chunked = isChunked(headers['transfer-encoding']);
           let contentLength: number | undefined;
           if (!chunked) {
             const raw = headers['content-length'];

@@ -63,11 +63,15 @@ describe('names over the wire', () => {
     }
   });
 
-  // Raw (unescaped) non-ASCII bytes in a request line never reach the surface: Node's HTTP parser
-  // answers 400 itself. swiftclient and curl always percent-encode, which is covered above.
-  test('raw non-ASCII bytes in the request line are refused by the HTTP parser', async () => {
-    const reply = await rawRequest('PUT', Buffer.concat([Buffer.from(`/v1/AUTH_${PROJECT_A}/k/`), Buffer.from('ü', 'utf8')]));
-    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  // Raw (unescaped) non-ASCII bytes in a request line are taken as the UTF-8 they are, as Swift
+  // does (http-front.test.ts covers the connection handling); invalid UTF-8 gets the same 412.
+  test('raw non-ASCII bytes in the request line: valid UTF-8 is a name, invalid UTF-8 is 412', async () => {
+    const ok = await rawRequest('PUT', Buffer.concat([Buffer.from(`/v1/AUTH_${PROJECT_A}/`), Buffer.from('küche', 'utf8')]));
+    expect(ok).toMatch(/^HTTP\/1\.1 201 /);
+    expect((await h.req('HEAD', encodeURIComponent('küche'))).status).toBe(204);
+    const bad = await rawRequest('PUT', Buffer.concat([Buffer.from(`/v1/AUTH_${PROJECT_A}/k`), Buffer.from([0xfc])]));
+    expect(bad).toMatch(/^HTTP\/1\.1 412 /);
+    expect(bad).toContain('Invalid UTF8 or contains NULL');
   });
 
   test('container over 256 bytes and object over 1024 bytes → 400 with Swift texts', async () => {
