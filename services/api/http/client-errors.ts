@@ -43,7 +43,9 @@ function finishThenClose(res: http.ServerResponse, socket: Connection): void {
   socket.pause();
   if (!res.headersSent) res.setHeader('Connection', 'close');
   res.once('finish', () => socket.end());
-  res.once('close', () => socket.destroySoon?.());
+  res.once('close', () => {
+    if (!res.writableFinished) socket.destroy();
+  });
   const req = res.req;
   if (!req || req.complete) return;
   // The body can never complete: a handler reading it fails now (so nothing half-written is kept);
@@ -76,7 +78,8 @@ function refuse(socket: Connection, code: string | undefined): void {
   if (socket.writable && !socket._httpMessage?.headersSent && code !== 'ECONNRESET') {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\nConnection: close\r\n\r\n${reason}`);
   }
-  socket.destroySoon?.();
+  // Flush the answer, then drop the connection (Node's server sockets allow half-open ones).
+  socket.once('finish', () => socket.destroy());
   socket.end();
 }
 
