@@ -1,6 +1,9 @@
 // User metadata on the wire: `X-<Kind>-Meta-<name>` request headers in (validated against Swift's
 // limits, with Swift's error texts) and title-cased response headers out. Header values arrive as
 // latin1 strings of the raw bytes (Node's HTTP parser); they are stored as the UTF-8 text they encode.
+// Object metadata values need not be UTF-8 (Swift keeps whatever bytes came, and refuses them only
+// for accounts and containers): such a value is stored as base64 behind a marker that no header
+// value can start with, and goes back out as the same bytes.
 import { CairnError } from '../../core/errors';
 import type { Metadata } from '../../core/objectstore/backend';
 import type { MetadataHeaders } from './pipeline';
@@ -31,6 +34,25 @@ export function headerValue(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
 
+/** Marks a stored metadata value holding bytes that are not UTF-8 (a control character never arrives in a header). */
+const BYTES_MARK = '\u0001bytes:';
+
+function storedBytes(raw: string): string {
+  return BYTES_MARK + Buffer.from(raw, 'latin1').toString('base64');
+}
+
+/** A stored metadata value as the header value it came as. */
+export function metadataHeaderValue(stored: string): string {
+  if (stored.startsWith(BYTES_MARK)) return Buffer.from(stored.slice(BYTES_MARK.length), 'base64').toString('latin1');
+  return headerValue(stored);
+}
+
+/** A stored metadata value as text for code that wants text (storlets): bytes that are not UTF-8 become U+FFFD. */
+export function metadataText(stored: string): string {
+  if (stored.startsWith(BYTES_MARK)) return Buffer.from(stored.slice(BYTES_MARK.length), 'base64').toString('utf8');
+  return stored;
+}
+
 /** Validates and collects the metadata headers of one request, or throws Swift's 400. */
 export function parseMetadataHeaders(headers: Record<string, string | string[] | undefined>, kind: MetaKind, limits: MetadataLimits): MetadataHeaders {
   const prefix = `x-${kind}-meta-`;
@@ -51,7 +73,7 @@ export function parseMetadataHeaders(headers: Record<string, string | string[] |
     const name = key.slice(prefix.length);
     if (!name) throw new CairnError('storage.metadata_name_empty');
     const text = headerText(value);
-    if (text === undefined) throw new CairnError('storage.metadata_not_utf8');
+    if (text === undefined && kind !== 'object') throw new CairnError('storage.metadata_not_utf8');
     // Limits count bytes, as Swift does (the raw value's latin1 length is its byte length).
     count += 1;
     size += name.length + value.length;
@@ -59,7 +81,8 @@ export function parseMetadataHeaders(headers: Record<string, string | string[] |
     if (value.length > limits.maxValueLength) throw new CairnError('storage.metadata_value_too_long', { max: limits.maxValueLength, header: `${prefix}${name}` });
     if (count > limits.maxCount) throw new CairnError('storage.metadata_too_many', { max: limits.maxCount });
     if (size > limits.maxOverallSize) throw new CairnError('storage.metadata_too_large', { max: limits.maxOverallSize });
-    if (text === '') remove.push(name);
+    if (text === undefined) set[name] = storedBytes(value);
+    else if (text === '') remove.push(name);
     else set[name] = text;
   }
   return { set, remove };
@@ -78,7 +101,7 @@ export function metadataResponseHeaders(meta: Metadata, kind: MetaKind): Record<
   const out: Record<string, string> = {};
   const prefix = `X-${titleCase(kind)}-Meta-`;
   // Names with ':' are system metadata (sysmeta.ts), rendered by the middleware that owns them.
-  for (const [name, value] of Object.entries(meta)) if (!name.includes(':')) out[prefix + titleCase(name)] = headerValue(value);
+  for (const [name, value] of Object.entries(meta)) if (!name.includes(':')) out[prefix + titleCase(name)] = metadataHeaderValue(value);
   return out;
 }
 

@@ -19,7 +19,7 @@ import type { ByteRange, Metadata, ObjectInfo } from '../../core/objectstore/bac
 import type { RunExecutor, StorletWorkerLease } from '../../core/runs';
 import { resolveRange } from './conditional';
 import { SWIFT_CONSTRAINTS } from './constraints';
-import { headerText, headerValue, metadataResponseHeaders } from './metadata';
+import { headerText, headerValue, metadataResponseHeaders, metadataText } from './metadata';
 import { objectHeaders, openForRead } from './object';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 import { STORLET_CONTAINERS, validateDependency, validateStorlet } from './storlet-deploy';
@@ -66,6 +66,11 @@ function visibleMetadata(meta: Metadata): Metadata {
   const out: Metadata = {};
   for (const [k, v] of Object.entries(meta)) if (!isSysName(k) && !k.startsWith('storlet-')) out[k] = v;
   return out;
+}
+
+/** The metadata a storlet reads: user metadata, as text. */
+function storletInputMetadata(meta: Metadata): Metadata {
+  return Object.fromEntries(Object.entries(visibleMetadata(meta)).map(([k, v]) => [k, metadataText(v)]));
 }
 
 export function storlet(deps: StorletDeps): Middleware {
@@ -219,7 +224,7 @@ async function invoke(req: StorageRequest, deps: StorletDeps, account: string, s
       } finally {
         await reader.close();
       }
-      inputMeta = visibleMetadata(source.meta);
+      inputMeta = storletInputMetadata(source.meta);
     } else {
       // Both directories are under the data directory's runs/: a link, a copy only if they are split.
       if (lease) await fsp.link(path.join(workDir!, 'input'), inputPath).catch(() => fsp.copyFile(path.join(workDir!, 'input'), inputPath));
@@ -291,7 +296,7 @@ async function stageExtras(req: StorageRequest, deps: StorletDeps, account: stri
     const file = `in-${i + 1}`;
     try {
       await stageObject(reader, path.join(dir, file));
-      staged.push({ file, meta: visibleMetadata(reader.info.meta) });
+      staged.push({ file, meta: storletInputMetadata(reader.info.meta) });
     } finally {
       await reader.close();
     }

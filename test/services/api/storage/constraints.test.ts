@@ -137,16 +137,17 @@ describe('metadata limits', () => {
     expect(r2.text).toBe('Total metadata too large; max 4096');
   });
 
-  test('metadata values that are not UTF-8 → 400', async () => {
-    const url = new URL(`${h.accountUrl}/k`);
-    const reply = await new Promise<string>((resolve, reject) => {
+  /** Sends one request with a metadata header whose value is the given raw bytes; the whole reply as latin1. */
+  function withRawMeta(method: string, pathname: string, header: string, value: Buffer, body = ''): Promise<string> {
+    const url = new URL(h.base);
+    return new Promise<string>((resolve, reject) => {
       let text = '';
       const sock = net.connect(Number(url.port), url.hostname, () => {
         sock.write(
           Buffer.concat([
-            Buffer.from(`POST ${url.pathname} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\nX-Container-Meta-Bad: `),
-            Buffer.from([0xff, 0xfe]),
-            Buffer.from('\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+            Buffer.from(`${method} ${pathname} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKEN_A}\r\n${header}: `),
+            value,
+            Buffer.from(`\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`),
           ]),
         );
       });
@@ -154,7 +155,34 @@ describe('metadata limits', () => {
       sock.on('end', () => resolve(text));
       sock.on('error', reject);
     });
-    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
-    expect(reply).toContain('Metadata must be valid UTF-8');
+  }
+
+  test('container and account metadata values that are not UTF-8 → 400', async () => {
+    for (const [pathname, header] of [
+      [new URL(`${h.accountUrl}/k`).pathname, 'X-Container-Meta-Bad'],
+      [new URL(h.accountUrl).pathname, 'X-Account-Meta-Bad'],
+    ]) {
+      const reply = await withRawMeta('POST', pathname, header, Buffer.from([0xff, 0xfe]));
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply).toContain('Metadata must be valid UTF-8');
+    }
+    expect((await h.req('HEAD', 'k')).headers.get('x-container-meta-bad')).toBeNull();
   });
+
+  test('object metadata values that are not UTF-8 are kept as the bytes they are (as Swift keeps them)', async () => {
+    const pathname = `${new URL(h.accountUrl).pathname}/k/raw-meta`;
+    // A UTF-8 text cut inside a character, as Swift's functional tests send it.
+    const cut = Buffer.from('日本', 'utf8').subarray(0, 4);
+    expect(await withRawMeta('PUT', pathname, 'X-Object-Meta-Cut', cut, 'data')).toMatch(/^HTTP\/1\.1 201 /);
+    const head = await withRawMeta('HEAD', pathname, 'X-Object-Meta-Ignored', Buffer.from('x'));
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(Buffer.from(/\r\nX-Object-Meta-Cut: ([^\r]*)\r\n/.exec(head)![1], 'latin1')).toEqual(cut);
+    // POST replaces the metadata; the bytes survive a COPY too.
+    expect(await withRawMeta('POST', pathname, 'X-Object-Meta-Other', Buffer.from([0xc3]))).toMatch(/^HTTP\/1\.1 202 /);
+    expect((await h.req('COPY', 'k/raw-meta', { headers: { Destination: 'k/raw-meta-copy' } })).status).toBe(201);
+    const copy = await withRawMeta('HEAD', `${pathname}-copy`, 'X-Object-Meta-Ignored', Buffer.from('x'));
+    expect(copy).not.toContain('X-Object-Meta-Cut');
+    expect(Buffer.from(/\r\nX-Object-Meta-Other: ([^\r]*)\r\n/.exec(copy)![1], 'latin1')).toEqual(Buffer.from([0xc3]));
+  });
+});
 });
