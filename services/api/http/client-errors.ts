@@ -35,7 +35,9 @@ export function handleClientErrors(server: http.Server): void {
     const inFlight = socket._httpMessage;
     if (inFlight && !inFlight.writableEnded) return finishThenClose(inFlight, socket);
     if (err.code === 'HPE_INVALID_URL' && rescueRequestLine(server, socket, err.rawPacket)) return;
-    refuse(socket, err.code);
+    // Node's parser knows a fixed list of methods; any other well-formed one is Swift's 405.
+    if (err.code === 'HPE_INVALID_METHOD' && err.rawPacket && startsWithRequestLine(err.rawPacket)) return refuse(socket, 405);
+    refuse(socket, statusOf(err.code));
   });
 }
 
@@ -68,14 +70,22 @@ function finishThenClose(res: http.ServerResponse, socket: Connection): void {
   });
 }
 
-function refuse(socket: Connection, code: string | undefined): void {
-  const [status, reason] =
-    code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large']
-      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout']
-        : [400, 'Bad Request'];
-  if (socket.writable && !socket._httpMessage?.headersSent && code !== 'ECONNRESET') {
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+function statusOf(code: string | undefined): number | undefined {
+  if (code === 'ECONNRESET') return undefined;
+  return code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+}
+
+/** Answers `status` (none when undefined: the peer is gone) and closes the connection. */
+function refuse(socket: Connection, status: number | undefined): void {
+  const reason = REASONS[status ?? 400];
+  if (status !== undefined && socket.writable && !socket._httpMessage?.headersSent) {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\nConnection: close\r\n\r\n${reason}`);
   }
   // Flush the answer, then drop the connection (Node's server sockets allow half-open ones).
@@ -84,6 +94,11 @@ function refuse(socket: Connection, code: string | undefined): void {
 }
 
 const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+ HTTP\/\d\.\d$/;
+
+function startsWithRequestLine(packet: Buffer): boolean {
+  const eol = packet.indexOf(0x0a);
+  return eol !== -1 && REQUEST_LINE.test(packet.subarray(0, eol).toString('latin1').replace(/\r$/, ''));
+}
 
 /**
  * The request line of a packet that starts with one, its bytes above 0x7F percent-encoded; null

@@ -185,4 +185,3 @@ describe('metadata limits', () => {
     expect(Buffer.from(/\r\nX-Object-Meta-Other: ([^\r]*)\r\n/.exec(copy)![1], 'latin1')).toEqual(Buffer.from([0xc3]));
   });
 });
-});

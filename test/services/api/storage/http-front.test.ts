@@ -149,6 +149,17 @@ describe('bodies without valid framing', () => {
     expect((await h.req('HEAD', 'front/broken')).status).toBe(404);
   });
 
+  test('a well-formed method Node does not know is 405, as Swift answers any method it lacks', async () => {
+    for (const method of ['LICK', 'GETorHEAD_base']) {
+      const c = new RawConnection(port());
+      c.write(`${method} ${account()} HTTP/1.1\r\n${auth()}Content-Length: 0\r\n\r\n`);
+      const r = await c.response();
+      expect(r.status).toBe(405);
+      expect(r.body).toBe('Method Not Allowed');
+      expect(await c.closed()).toBe(true);
+    }
+  });
+
   test('a request that is not HTTP gets 400 with a text body and a closed connection', async () => {
     const c = new RawConnection(port());
     c.write('NOT HTTP AT ALL\r\n\r\n');
