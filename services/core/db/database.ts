@@ -3,6 +3,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Pool } from 'pg';
 import { seedPGliteDataDir } from './pglite-template';
+import { sqlLiteral } from './sql-literal';
 
 export interface Queryable {
   /** Runs one statement with $1… parameters and returns its rows. */
@@ -11,8 +12,25 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * A hot statement that is parsed and planned once per connection and then reused. Only for short
+ * statements whose best plan does not depend on their parameters (lookups and writes by key):
+ * PostgreSQL may settle on one generic plan for them.
+ */
+export interface Statement {
+  readonly name: string;
+  readonly sql: string;
+}
+
+export function statement(name: string, sql: string): Statement {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad statement name: ${name}`);
+  return { name, sql };
+}
+
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  /** Runs a prepared statement (outside any transaction) and returns its rows. */
+  execute<R = Record<string, unknown>>(st: Statement, params: unknown[]): Promise<R[]>;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -32,8 +50,25 @@ async function openPGlite(dataDir: string): Promise<Database> {
 
 /** The Database interface over an open PGlite instance. */
 export function pgliteDatabase(db: PGlite): Database {
+  // PGlite's query API binds parameters to an unnamed statement, planned again on every call (for
+  // the object store's upsert that is most of its cost); a statement kept with PREPARE is planned
+  // once and run with EXECUTE and literal arguments (sql-literal.ts). The first call prepares and
+  // executes in one round trip, so calls keep their order in PGlite's queue.
+  const prepared = new Set<string>();
   return {
     kind: 'pglite',
+    async execute<R>(st: Statement, params: unknown[]) {
+      const run = `EXECUTE ${st.name}${params.length ? `(${params.map(sqlLiteral).join(', ')})` : ''}`;
+      if (prepared.has(st.name)) return (await db.query<R>(run)).rows;
+      prepared.add(st.name);
+      try {
+        const results = await db.exec(`SET standard_conforming_strings = on; PREPARE ${st.name} AS ${st.sql}; ${run}`);
+        return results[results.length - 1].rows as R[];
+      } catch (err) {
+        prepared.delete(st.name);
+        throw err;
+      }
+    },
     async query<R>(sql: string, params?: unknown[]) {
       return (await db.query<R>(sql, params as unknown[])).rows;
     },
@@ -63,6 +98,10 @@ async function openPostgres(url: string): Promise<Database> {
     kind: 'postgres',
     async query<R>(sql: string, params?: unknown[]) {
       return (await pool.query(sql, params)).rows as R[];
+    },
+    async execute<R>(st: Statement, params: unknown[]) {
+      // pg prepares a named query once on each pooled connection.
+      return (await pool.query({ name: st.name, text: st.sql, values: params })).rows as R[];
     },
     async exec(sql: string) {
       await pool.query(sql);

@@ -4,7 +4,7 @@
 // a bucket key for s3), and the pending blobs of PUTs in flight (s3). All SQL of the object store
 // is here; the backends only move bytes.
 import { Batcher } from '../batcher';
-import type { Database, Queryable } from '../db/database';
+import { type Database, type Queryable, statement } from '../db/database';
 import { CairnError } from '../errors';
 import type {
   AccountInfo,
@@ -19,6 +19,51 @@ import type {
 } from './backend';
 import { type Bound, walkListing } from './listing';
 import { nowMicros } from './timestamp';
+
+// The hot statements of object GET/HEAD, PUT and DELETE, kept prepared (db/database.ts).
+const GET_OBJECT = statement(
+  'os_get_object',
+  `SELECT o.name, o.bytes, o.etag, o.content_type, o.modified_us, o.meta, o.file_id
+   FROM os_containers c JOIN os_objects o ON o.container_id = c.id
+   WHERE c.account = $1 AND c.name = $2 AND o.name = $3`,
+);
+
+const PROBE_OBJECT = statement(
+  'os_probe_object',
+  `SELECT EXISTS (SELECT 1 FROM os_objects o WHERE o.container_id = c.id AND o.name = $3) AS has_object
+   FROM os_containers c WHERE c.account = $1 AND c.name = $2`,
+);
+
+/** An object write with its container's counts in one statement (PGlite only: see commitAlone). */
+const PUT_OBJECT_ALONE = statement(
+  'os_put_object_alone',
+  `WITH c AS (SELECT id FROM os_containers WHERE account = $1 AND name = $2),
+   old AS (SELECT o.bytes, o.file_id FROM os_objects o, c WHERE o.container_id = c.id AND o.name = $3),
+   up AS (
+     INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
+     SELECT c.id, $3, $4, $5, $6, $7, $8::jsonb, $9 FROM c
+     ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
+       content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id
+     RETURNING 1),
+   counts AS (
+     UPDATE os_containers SET object_count = object_count + (CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END),
+       bytes_used = bytes_used + $4 - coalesce((SELECT bytes FROM old), 0)
+     WHERE id = (SELECT id FROM c) RETURNING 1)
+   SELECT EXISTS (SELECT 1 FROM c) AS found, (SELECT file_id FROM old) AS replaced`,
+);
+
+/** An object delete with its container's counts in one statement (PGlite only, as above). */
+const DELETE_OBJECT_ALONE = statement(
+  'os_delete_object_alone',
+  `WITH gone AS (
+     DELETE FROM os_objects o USING os_containers c
+     WHERE c.account = $1 AND c.name = $2 AND o.container_id = c.id AND o.name = $3
+     RETURNING o.container_id, o.bytes, o.file_id),
+   counts AS (
+     UPDATE os_containers SET object_count = object_count - 1, bytes_used = bytes_used - g.bytes
+     FROM gone g WHERE id = g.container_id RETURNING 1)
+   SELECT file_id FROM gone`,
+);
 
 interface ObjectRow {
   name: string;
@@ -256,22 +301,13 @@ export class ObjectIndex {
   }
 
   async getObject(account: string, container: string, object: string): Promise<StoredObject | undefined> {
-    const rows = await this.db.query<ObjectRow>(
-      `SELECT o.name, o.bytes, o.etag, o.content_type, o.modified_us, o.meta, o.file_id
-       FROM os_containers c JOIN os_objects o ON o.container_id = c.id
-       WHERE c.account = $1 AND c.name = $2 AND o.name = $3`,
-      [account, container, object],
-    );
+    const rows = await this.db.execute<ObjectRow>(GET_OBJECT, [account, container, object]);
     return rows.length ? toStored(rows[0]) : undefined;
   }
 
   /** Whether the container exists and, if so, whether the object does (checks made before a body is read). */
   async probe(account: string, container: string, object: string): Promise<{ container: boolean; object: boolean }> {
-    const rows = await this.db.query<{ has_object: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM os_objects o WHERE o.container_id = c.id AND o.name = $3) AS has_object
-       FROM os_containers c WHERE c.account = $1 AND c.name = $2`,
-      [account, container, object],
-    );
+    const rows = await this.db.execute<{ has_object: boolean }>(PROBE_OBJECT, [account, container, object]);
     return { container: rows.length > 0, object: rows.length > 0 && rows[0].has_object === true };
   }
 
@@ -296,22 +332,17 @@ export class ObjectIndex {
    * through the engine on the api's thread instead of one) buy nothing there.
    */
   private async commitAlone(account: string, container: string, obj: StoredObject): Promise<{ replacedFileId?: string }> {
-    const [r] = await this.db.query<{ found: boolean; replaced: string | null }>(
-      `WITH c AS (SELECT id FROM os_containers WHERE account = $1 AND name = $2),
-       old AS (SELECT o.bytes, o.file_id FROM os_objects o, c WHERE o.container_id = c.id AND o.name = $3),
-       up AS (
-         INSERT INTO os_objects (container_id, name, bytes, etag, content_type, modified_us, meta, file_id)
-         SELECT c.id, $3, $4, $5, $6, $7, $8::jsonb, $9 FROM c
-         ON CONFLICT (container_id, name) DO UPDATE SET bytes = EXCLUDED.bytes, etag = EXCLUDED.etag,
-           content_type = EXCLUDED.content_type, modified_us = EXCLUDED.modified_us, meta = EXCLUDED.meta, file_id = EXCLUDED.file_id
-         RETURNING 1),
-       counts AS (
-         UPDATE os_containers SET object_count = object_count + (CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END),
-           bytes_used = bytes_used + $4 - coalesce((SELECT bytes FROM old), 0)
-         WHERE id = (SELECT id FROM c) RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM c) AS found, (SELECT file_id FROM old) AS replaced`,
-      [account, container, obj.name, obj.bytes, obj.etag, obj.contentType, obj.modifiedAt, JSON.stringify(obj.meta), obj.fileId],
-    );
+    const [r] = await this.db.execute<{ found: boolean; replaced: string | null }>(PUT_OBJECT_ALONE, [
+      account,
+      container,
+      obj.name,
+      obj.bytes,
+      obj.etag,
+      obj.contentType,
+      obj.modifiedAt,
+      JSON.stringify(obj.meta),
+      obj.fileId,
+    ]);
     if (!r?.found) throw new CairnError('storage.container_not_found');
     return { replacedFileId: r.replaced ?? undefined };
   }
@@ -473,17 +504,7 @@ export class ObjectIndex {
   async deleteObject(account: string, container: string, object: string): Promise<string> {
     if (this.db.kind === 'pglite') {
       // One autocommitted statement: see commitAlone for why that is safe on PGlite only.
-      const gone = await this.db.query<{ file_id: string }>(
-        `WITH gone AS (
-           DELETE FROM os_objects o USING os_containers c
-           WHERE c.account = $1 AND c.name = $2 AND o.container_id = c.id AND o.name = $3
-           RETURNING o.container_id, o.bytes, o.file_id),
-         counts AS (
-           UPDATE os_containers SET object_count = object_count - 1, bytes_used = bytes_used - g.bytes
-           FROM gone g WHERE id = g.container_id RETURNING 1)
-         SELECT file_id FROM gone`,
-        [account, container, object],
-      );
+      const gone = await this.db.execute<{ file_id: string }>(DELETE_OBJECT_ALONE, [account, container, object]);
       if (gone.length === 0) throw new CairnError('storage.object_not_found');
       return gone[0].file_id;
     }
