@@ -15,6 +15,7 @@ import { RemoteRunExecutor } from './api/remote-runs';
 import { createInternalSurface } from './api/internal';
 import { createApiServer, type ApiServer } from './api/server';
 import { createStorageSurface } from './api/storage';
+import { startContainerSync } from './api/storage/container-sync-daemon';
 import { packageBlobKey, parseCodeKey } from './core/code';
 import { publicBaseUrl, type Config } from './core/config';
 import { openDatabase, type Database } from './core/db/database';
@@ -88,6 +89,10 @@ export async function startPlatform(config: Config): Promise<Platform> {
     // background now and every hour; stopped before the backend closes.
     const sweeper = startSweeper(backend);
     cleanups.unshift(() => sweeper.stop());
+    // Container sync pushes to other clusters every CAIRN_CONTAINER_SYNC_INTERVAL seconds, in the
+    // background like the sweeper, and is stopped before the backend closes too.
+    const containerSync = startContainerSync({ config, db, backend });
+    cleanups.unshift(() => containerSync.stop());
     const blobs = createSystemStore(backend);
     const objects = tenantObjects(backend);
     for (const rt of DEFAULT_RUNTIMES) await ensureRuntime(db, rt, credentials.admin.projectId);

@@ -1,5 +1,6 @@
 // Configuration is read and validated once, at start-up, into a typed object. Nothing else in
 // Cairn reads process.env: services receive the Config (or the part they need).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Bounds for one per-function limit, in the unit the function API uses. */
@@ -124,6 +125,29 @@ export interface Config {
     /** Idle seconds before a warm storlet worker exits (CAIRN_STORLET_IDLE_SECONDS). @default 300 (Storlets' daemons) */
     storletIdleSeconds: number;
   };
+  /** Swift's container sync: where containers may sync to, and how often the sync pass runs. */
+  containerSync: ContainerSyncConfig;
+}
+
+/** One container-sync realm (Swift's container-sync-realms.conf section), names upper-cased. */
+export interface SyncRealm {
+  /** The realm's shared secret; signs `X-Container-Sync-Auth`. */
+  key: string;
+  /** A second secret accepted on incoming requests, for key rotation. */
+  key2: string | undefined;
+  /** Cluster name → its Swift API endpoint, ending in `/v1/`. */
+  clusters: Record<string, string>;
+}
+
+export interface ContainerSyncConfig {
+  /** Hosts a full-URL `X-Container-Sync-To` may name (CAIRN_CONTAINER_SYNC_HOSTS, comma-separated).
+   *  @default 127.0.0.1,localhost */
+  allowedHosts: string[];
+  /** Realms for `//REALM/CLUSTER/account/container` values, by upper-case name
+   *  (CAIRN_CONTAINER_SYNC_REALMS: path to a JSON file). @default none */
+  realms: Record<string, SyncRealm>;
+  /** Seconds between sync passes (CAIRN_CONTAINER_SYNC_INTERVAL); 0 disables the pass. @default 300 */
+  intervalSeconds: number;
 }
 
 /** The roles a deployment knows (services/core/identity/store.ts ROLES). */
@@ -236,10 +260,52 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Env> = {})
       storletWorkers: int('CAIRN_STORLET_WORKERS', 8, 0, 1024),
       storletIdleSeconds: int('CAIRN_STORLET_IDLE_SECONDS', 300, 1, 86400),
     },
+    containerSync: {
+      allowedHosts: str('CAIRN_CONTAINER_SYNC_HOSTS', '127.0.0.1,localhost').split(',').map((h) => h.trim()).filter(Boolean),
+      realms: syncRealms(opt('CAIRN_CONTAINER_SYNC_REALMS'), problems),
+      intervalSeconds: int('CAIRN_CONTAINER_SYNC_INTERVAL', 300, 0, 7 * 86400),
+    },
   };
   checkRole(config, problems);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Reads the realms file: `{"<realm>": {"key": "…", "key2": "…", "clusters": {"<cluster>":
+ * "https://host/v1/"}}}`. Names are upper-cased, as Swift compares them.
+ */
+function syncRealms(file: string | undefined, problems: string[]): Record<string, SyncRealm> {
+  if (file === undefined) return {};
+  const bad = (why: string): Record<string, SyncRealm> => {
+    problems.push(`CAIRN_CONTAINER_SYNC_REALMS=${file}: ${why}`);
+    return {};
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    return bad(`expected a readable JSON file (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return bad('expected a JSON object of realms');
+  const realms: Record<string, SyncRealm> = {};
+  const errors: string[] = [];
+  for (const [name, raw] of Object.entries(parsed)) {
+    const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    if (typeof r.key !== 'string' || r.key === '') errors.push(`realm ${name}: "key" must be a non-empty string`);
+    if (r.key2 !== undefined && (typeof r.key2 !== 'string' || r.key2 === '')) errors.push(`realm ${name}: "key2" must be a non-empty string when given`);
+    const clusters: Record<string, string> = {};
+    if (typeof r.clusters !== 'object' || r.clusters === null || Array.isArray(r.clusters)) errors.push(`realm ${name}: "clusters" must be an object of cluster name → endpoint`);
+    else {
+      for (const [cluster, url] of Object.entries(r.clusters)) {
+        if (typeof url !== 'string' || !/^https?:\/\/[^/]+(\/.*)?\/v1\/$/.test(url)) errors.push(`realm ${name}: cluster ${cluster}: expected an endpoint http(s)://host[:port]/…/v1/`);
+        else clusters[cluster.toUpperCase()] = url;
+      }
+    }
+    realms[name.toUpperCase()] = { key: String(r.key ?? ''), key2: typeof r.key2 === 'string' ? r.key2 : undefined, clusters };
+  }
+  if (errors.length) return bad(errors.join('; '));
+  return realms;
 }
 
 function roleOf(raw: string, problems: string[]): Config['role'] {

@@ -50,6 +50,9 @@ const PLAIN_TEXT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'storage.bad_acl',
   'storage.transfer_coding_unsupported',
   'storage.bad_transfer_encoding',
+  'storage.bad_sync_to',
+  'storage.sync_auth_invalid',
+  'storage.bad_timestamp',
 ]);
 
 export function catchErrors(): Middleware {
@@ -82,15 +85,17 @@ function render(req: StorageRequest, err: unknown): void {
     const target = req.target;
     // URL-quoted like Python's quote(), as Swift does: nothing in the account can break the header.
     const realm = target ? encodeURIComponent(target.account).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : 'unknown';
-    headers['Www-Authenticate'] = `Swift realm="${realm}"`;
+    // A refused container-sync signature names its own scheme, as Swift's container_sync does.
+    headers['Www-Authenticate'] = `${e?.code === 'storage.sync_auth_invalid' ? 'SwiftContainerSync' : 'Swift'} realm="${realm}"`;
   }
   if (e && e.code.startsWith('auth.') && status === 401) e = undefined; // identity's wording → Swift's below
   let body: string;
   let type: string;
   if (e && PLAIN_TEXT.has(e.code)) {
     body = e.message;
-    // Swift labels an over-long account or container name's message as HTML (objects: plain).
-    type = e.code === 'storage.name_too_long' && e.params.kind !== 'Object' ? 'text/html; charset=UTF-8' : 'text/plain; charset=UTF-8';
+    // Swift labels an over-long account or container name's message as HTML (objects: plain),
+    // and the container server's refusal of a sync destination.
+    type = (e.code === 'storage.name_too_long' && e.params.kind !== 'Object') || e.code === 'storage.bad_sync_to' ? 'text/html; charset=UTF-8' : 'text/plain; charset=UTF-8';
   } else {
     const reason = REASONS[status] ?? 'Error';
     const message =

@@ -96,6 +96,9 @@ export async function mayRead(req: StorageRequest, backend: ObjectBackend, accou
   // The caller's own account, whatever let the request in (a copy into another account, say).
   if (req.ownedAccount !== undefined && account === req.ownedAccount) return true;
   if (target && account === target.account && req.authorized?.by === 'tempurl' && (req.authorized.container ?? container) === container) return true;
+  // A synced SLO manifest names segments anywhere in its account; checking them is the only read
+  // a sync grant reaches (container-sync.ts refuses copies), as Swift's sync skips the check entirely.
+  if (target && account === target.account && req.authorized?.by === 'container-sync') return true;
   return aclAllows(backend, req.ctx.req.headers, account, container, 'read', req.ctx.auth);
 }
 

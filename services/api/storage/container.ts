@@ -1,9 +1,12 @@
 // Container PUT (201 new / 202 existing, metadata merged), HEAD, POST and DELETE (409 while it
 // holds objects). GET is listing.ts.
+import type { Config } from '../../core/config';
+import type { Queryable } from '../../core/db/database';
 import { CairnError } from '../../core/errors';
 import type { ContainerInfo } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
 import { aclUpdate } from './container-acl';
+import { registerSyncContainer, syncUpdate } from './container-sync';
 import { STORAGE_POLICY } from './info';
 import { METADATA_LIMITS } from './constraints';
 import { checkMergedMetadata, headerValue, metadataResponseHeaders } from './metadata';
@@ -15,14 +18,16 @@ import { httpDate, xTimestamp } from './timestamps';
 export const OWNER_ONLY_META = ['temp-url-key', 'temp-url-key-2'];
 
 /**
- * Headers of container HEAD and GET. ACLs and TempURL keys are shown to the owner only, as Swift
- * hides them from callers let in by an ACL.
+ * Headers of container HEAD and GET. ACLs, sync settings and TempURL keys are shown to the owner
+ * only, as Swift hides them from callers let in by an ACL.
  */
 export function containerHeaders(c: ContainerInfo, owner = true): Record<string, string> {
   const acl: Record<string, string> = {};
   if (owner) {
     if (c.meta[SYS.read] !== undefined) acl['X-Container-Read'] = headerValue(c.meta[SYS.read]);
     if (c.meta[SYS.write] !== undefined) acl['X-Container-Write'] = headerValue(c.meta[SYS.write]);
+    if (c.meta[SYS.syncTo] !== undefined) acl['X-Container-Sync-To'] = headerValue(c.meta[SYS.syncTo]);
+    if (c.meta[SYS.syncKey] !== undefined) acl['X-Container-Sync-Key'] = headerValue(c.meta[SYS.syncKey]);
   }
   const meta = owner ? c.meta : Object.fromEntries(Object.entries(c.meta).filter(([k]) => !OWNER_ONLY_META.includes(k)));
   return {
@@ -49,7 +54,6 @@ const NOT_YET: ReadonlyArray<[header: string, feature: string]> = [
   ['x-versions-location', 'Object versioning'],
   ['x-history-location', 'Object versioning'],
   ['x-versions-enabled', 'Object versioning'],
-  ['x-container-sync-to', 'Container sync'],
 ];
 
 function refuseUnsupported(req: StorageRequest): void {
@@ -58,7 +62,7 @@ function refuseUnsupported(req: StorageRequest): void {
   }
 }
 
-export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
+export function container(deps: Pick<StorageDeps, 'backend'> & { config: Pick<Config, 'containerSync'>; db: Queryable }): Middleware {
   return {
     name: 'container',
     after: ['auth'],
@@ -68,10 +72,14 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
       const { ctx } = req;
       const { backend } = deps;
       const userMeta = req.meta ?? { set: {}, remove: [] };
-      // ACLs travel as system metadata in the same update (validated here, after auth). Only the
-      // owner's count: from anyone else an account ACL let in, Swift drops them silently.
-      const acl = (ctx.method === 'PUT' || ctx.method === 'POST') && isOwner(req) ? aclUpdate(ctx.req.headers) : { set: {}, remove: [] };
-      const meta = { set: { ...userMeta.set, ...acl.set }, remove: [...userMeta.remove, ...acl.remove] };
+      // ACLs and sync settings travel as system metadata in the same update (validated here, after
+      // auth). Only the owner's count: from anyone else an account ACL let in, Swift drops them silently.
+      const owned = (ctx.method === 'PUT' || ctx.method === 'POST') && isOwner(req);
+      const acl = owned ? aclUpdate(ctx.req.headers) : { set: {}, remove: [] };
+      const sync = owned ? syncUpdate(ctx.req.headers, deps.config.containerSync) : { set: {}, remove: [] };
+      const meta = { set: { ...userMeta.set, ...acl.set, ...sync.set }, remove: [...userMeta.remove, ...acl.remove, ...sync.remove] };
+      // The sync pass finds containers through this list, whatever the backend.
+      const registerSync = (): Promise<void> => (Object.keys(sync.set).length ? registerSyncContainer(deps.db, target.account, target.container) : Promise.resolve());
       // Only an update that adds metadata can break the per-container limits.
       const checkMerged = async (r: StorageRequest, m: typeof meta): Promise<void> => {
         if (Object.keys(m.set).length === 0 || r.target?.kind !== 'container') return;
@@ -89,6 +97,7 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
           }
           await checkMerged(req, userMeta);
           const { created } = await backend.putContainer(target.account, target.container, meta);
+          await registerSync();
           return sendEmpty(ctx.res, created ? 201 : 202, { 'Content-Type': 'text/html; charset=UTF-8' });
         }
         case 'HEAD': {
@@ -100,6 +109,7 @@ export function container(deps: Pick<StorageDeps, 'backend'>): Middleware {
           refuseUnsupported(req);
           await checkMerged(req, userMeta);
           await backend.updateContainer(target.account, target.container, meta);
+          await registerSync();
           return sendEmpty(ctx.res, 204, { 'Content-Type': 'text/html; charset=UTF-8' });
         }
         case 'DELETE':

@@ -16,6 +16,7 @@ import { catchErrors } from './catch-errors';
 import { constraints } from './constraints';
 import { container } from './container';
 import { containerAcl } from './container-acl';
+import { containerSync } from './container-sync';
 import { copy } from './copy';
 import { dlo } from './dlo';
 import { expiry } from './expiry';
@@ -48,6 +49,7 @@ export function storageMiddlewares(deps: StorageSurfaceDeps): Middleware[] {
     containerAcl(deps),
     accountAcl(deps),
     tempurl(deps),
+    containerSync(deps),
     auth(deps.validator, deps.config.identity.storageOperatorRoles),
     zerocloud(deps),
     bulkDelete(deps),

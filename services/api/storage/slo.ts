@@ -322,10 +322,15 @@ async function putManifest(req: StorageRequest, backend: ObjectBackend, target: 
  * it there as if it were PUT (each segment must exist and be readable by the caller), 400 otherwise.
  */
 export async function checkCopiedManifest(req: StorageRequest, backend: ObjectBackend, dest: { account: string; container: string; object: string }, manifest: Buffer): Promise<void> {
+  await checkManifest(backend, dest, manifestAsPut(manifest), (c) => requireRead(req, backend, dest.account, c));
+}
+
+/** A stored manifest as the body of a `?multipart-manifest=put` naming the same segments (container sync). */
+export function manifestAsPut(manifest: Buffer): Buffer {
   const asPut = parseStored(manifest).map((s) =>
     isData(s) ? s : { path: s.name, etag: s.hash, size_bytes: s.bytes, ...(s.range ? { range: s.range } : {}) },
   );
-  await checkManifest(backend, dest, Buffer.from(JSON.stringify(asPut)), (c) => requireRead(req, backend, dest.account, c));
+  return Buffer.from(JSON.stringify(asPut));
 }
 
 async function readManifest(reader: ObjectReader): Promise<ManifestEntry[]> {

@@ -21,6 +21,12 @@ export const SYS = {
   write: 'sys:container-write',
   /** Account ACL (X-Account-Access-Control), compact JSON. */
   accountAcl: 'sys:account-acl',
+  /** Container sync destination (X-Container-Sync-To), as the owner set it. */
+  syncTo: 'sys:container-sync-to',
+  /** Container sync shared secret (X-Container-Sync-Key). */
+  syncKey: 'sys:container-sync-key',
+  /** On an object written by container sync: the source's X-Timestamp, in microseconds. */
+  syncTimestamp: 'sys:sync-timestamp',
 } as const;
 
 /** Whether a stored metadata name is system metadata. */

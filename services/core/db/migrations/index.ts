@@ -4,5 +4,6 @@ import { initial } from './001_initial';
 import { objectstore } from './002_objectstore';
 import { identity } from './003_identity';
 import { objectstoreBlobs } from './004_objectstore_blobs';
+import { containerSync } from './005_container_sync';
 
-export const MIGRATIONS: readonly Migration[] = [initial, objectstore, identity, objectstoreBlobs];
+export const MIGRATIONS: readonly Migration[] = [initial, objectstore, identity, objectstoreBlobs, containerSync];

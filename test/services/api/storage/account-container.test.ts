@@ -24,7 +24,7 @@ describe('cluster endpoints', () => {
     expect(r.status).toBe(200);
     const info = JSON.parse(r.text);
     // One key per optional feature, and only those implemented (no tempurl, symlink, versioning …).
-    expect(Object.keys(info).sort()).toEqual(['bulk_delete', 'slo', 'swift', 'tempauth', 'tempurl']);
+    expect(Object.keys(info).sort()).toEqual(['bulk_delete', 'container_sync', 'slo', 'swift', 'tempauth', 'tempurl']);
     expect(info.tempauth).toEqual({ account_acls: true });
     expect(info.tempurl.allowed_digests).toEqual(['sha1', 'sha256', 'sha512']);
     expect(info.bulk_delete.max_deletes_per_request).toBe(10000);

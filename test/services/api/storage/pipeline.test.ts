@@ -29,7 +29,7 @@ describe('storage pipeline', () => {
   });
 
   test('the real storage pipeline is well ordered: auth before every handler', () => {
-    const deps = { config: { version: 'test', identity: { storageOperatorRoles: ['admin', 'member'] } }, db: {}, backend: {}, validator: {} } as never;
+    const deps = { config: { version: 'test', identity: { storageOperatorRoles: ['admin', 'member'] }, containerSync: { allowedHosts: [], realms: {}, intervalSeconds: 0 } }, db: {}, backend: {}, validator: {} } as never;
     const names = storageMiddlewares(deps).map((m) => m.name);
     expect(names.slice(0, 4)).toEqual(['request-id', 'catch-errors', 'info', 'constraints']);
     const at = (n: string): number => names.indexOf(n);
@@ -38,6 +38,9 @@ describe('storage pipeline', () => {
     expect(at('container-acl')).toBeLessThan(at('auth'));
     expect(at('account-acl')).toBeGreaterThan(at('constraints'));
     expect(at('account-acl')).toBeLessThan(at('auth'));
+    // A sync key or realm signature authorizes before auth would refuse the token-less request.
+    expect(at('container-sync')).toBeGreaterThan(at('constraints'));
+    expect(at('container-sync')).toBeLessThan(at('auth'));
     expect(at('tempurl')).toBeGreaterThan(at('constraints'));
     expect(at('tempurl')).toBeLessThan(at('auth'));
     for (const n of ['bulk-delete', 'expiry', 'dlo', 'slo', 'copy', 'listing', 'account', 'container', 'object']) expect(at(n)).toBeGreaterThan(at('auth'));
