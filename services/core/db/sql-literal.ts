@@ -29,6 +29,8 @@ function quote(text: string): string {
 function arrayText(items: unknown[]): string {
   const parts = items.map((item) => {
     if (item === null || item === undefined) return 'NULL';
+    if (typeof item === 'boolean') return item ? 't' : 'f';
+    if (typeof item === 'number' && !Number.isFinite(item)) throw new SqlLiteralError(`not a finite number: ${item}`);
     if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'bigint') throw new SqlLiteralError(`no array element literal for a ${typeof item}`);
     return `"${String(item).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
   });

@@ -19,6 +19,7 @@ afterAll(async () => {
 });
 
 const ECHO = statement('test_echo', 'SELECT $1::text AS t, $2::bigint AS n, $3::jsonb AS j, $4::text[] AS a, $5::boolean AS b');
+const ARRAYS = statement('test_arrays', 'SELECT $1::bool[] AS b, $2::int[] AS i');
 
 test('tricky text, numbers, JSON, arrays and booleans come back unchanged', async () => {
   const texts = ["it's", "'; DROP TABLE x; --", 'back\\slash \\\' mixed', '$1 $$ dollar', 'ünï\u2603 \u{1F600}', '\u0001bytes:AAE=', '', ' spaced '];
@@ -28,6 +29,12 @@ test('tricky text, numbers, JSON, arrays and booleans come back unchanged', asyn
     const [row] = await db.execute<{ t: string; n: number; j: unknown; a: (string | null)[]; b: boolean }>(ECHO, [t, 9007199254740991, JSON.stringify(meta), arr, false]);
     expect(row).toEqual({ t, n: 9007199254740991, j: meta, a: arr, b: false });
   }
+});
+
+test('boolean and number arrays, NULL elements included', async () => {
+  const [row] = await db.execute<{ b: (boolean | null)[]; i: (number | null)[] }>(ARRAYS, [[true, false, null], [1, -2, null]]);
+  expect(row).toEqual({ b: [true, false, null], i: [1, -2, null] });
+  expect(() => sqlLiteral([Number.NaN])).toThrow(SqlLiteralError);
 });
 
 test('NULL, and the same answers as a plain parameterized query', async () => {
