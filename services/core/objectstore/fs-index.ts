@@ -18,9 +18,15 @@ import type {
   ObjectSummary,
 } from './backend';
 import { type Bound, walkListing } from './listing';
+import { type RowCache, rowCacheFor, rowKey } from './row-cache';
 import { nowMicros } from './timestamp';
 
 // The hot statements of object GET/HEAD, PUT and DELETE, kept prepared (db/database.ts).
+const HEAD_CONTAINER = statement(
+  'os_head_container',
+  'SELECT object_count, bytes_used, created_us, modified_us, meta FROM os_containers WHERE account = $1 AND name = $2',
+);
+
 const GET_OBJECT = statement(
   'os_get_object',
   `SELECT o.name, o.bytes, o.etag, o.content_type, o.modified_us, o.meta, o.file_id
@@ -150,7 +156,40 @@ export class ObjectIndex {
   private readonly commits = new Batcher<CommitItem, Outcome<{ replacedFileId?: string }>>((items) => this.commitBatch(items));
   private readonly deletes = new Batcher<DeleteItem, Outcome<string>>((items) => this.deleteBatch(items));
 
-  constructor(private readonly db: Database) {}
+  /** Object rows of a PGlite database between writes (row-cache.ts); undefined on PostgreSQL. */
+  private readonly cache: RowCache | undefined;
+
+  constructor(private readonly db: Database) {
+    this.cache = rowCacheFor(db);
+  }
+
+  /**
+   * Runs a write of one object's row, reported to the cache as it is submitted. `write` must submit
+   * its statement before its first await (PGlite then runs it after every earlier submission);
+   * when it resolves to the row now stored, that row may be kept. A write that goes through a
+   * Batcher is submitted later: it is reported again when done and keeps nothing.
+   */
+  private writing<T>(account: string, container: string, object: string, write: () => Promise<T>, stored?: (r: T) => StoredObject | undefined): Promise<T> {
+    const cache = this.cache;
+    if (!cache) return write();
+    const key = rowKey(account, container, object);
+    const mine = cache.touch(key);
+    const ordered = stored !== undefined;
+    return write().then(
+      (r) => {
+        if (!ordered) cache.touch(key);
+        else {
+          const row = stored(r);
+          if (row) cache.keep(key, row, mine, 'write');
+        }
+        return r;
+      },
+      (err: unknown) => {
+        cache.touch(key);
+        throw err;
+      },
+    );
+  }
 
   /**
    * Locks the containers the items name (in id order, so concurrent batches cannot deadlock) and
@@ -240,10 +279,7 @@ export class ObjectIndex {
   }
 
   async headContainer(account: string, container: string): Promise<ContainerInfo | undefined> {
-    const rows = await this.db.query<{ object_count: string; bytes_used: string; created_us: string; modified_us: string; meta: Metadata }>(
-      'SELECT object_count, bytes_used, created_us, modified_us, meta FROM os_containers WHERE account = $1 AND name = $2',
-      [account, container],
-    );
+    const rows = await this.db.execute<{ object_count: string; bytes_used: string; created_us: string; modified_us: string; meta: Metadata }>(HEAD_CONTAINER, [account, container]);
     if (rows.length === 0) return undefined;
     const r = rows[0];
     return {
@@ -301,8 +337,15 @@ export class ObjectIndex {
   }
 
   async getObject(account: string, container: string, object: string): Promise<StoredObject | undefined> {
+    const key = this.cache && rowKey(account, container, object);
+    const hit = key && this.cache!.get(key);
+    if (hit) return hit;
+    const since = this.cache?.reading() ?? 0;
     const rows = await this.db.execute<ObjectRow>(GET_OBJECT, [account, container, object]);
-    return rows.length ? toStored(rows[0]) : undefined;
+    if (!rows.length) return undefined;
+    const found = toStored(rows[0]);
+    if (key) this.cache!.keep(key, found, since, 'read');
+    return found;
   }
 
   /** Whether the container exists and, if so, whether the object does (checks made before a body is read). */
@@ -321,8 +364,12 @@ export class ObjectIndex {
     obj: StoredObject,
     opts: { ifNoneMatchAny?: boolean; pending?: boolean },
   ): Promise<{ replacedFileId?: string }> {
-    if (this.db.kind === 'pglite' && !opts.pending && !opts.ifNoneMatchAny) return this.commitAlone(account, container, obj);
-    return settle(await this.commits.submit({ account, container, obj, ifNoneMatchAny: opts.ifNoneMatchAny === true, pending: opts.pending === true }));
+    if (this.db.kind === 'pglite' && !opts.pending && !opts.ifNoneMatchAny) {
+      return this.writing(account, container, obj.name, () => this.commitAlone(account, container, obj), () => obj);
+    }
+    return this.writing(account, container, obj.name, async () =>
+      settle(await this.commits.submit({ account, container, obj, ifNoneMatchAny: opts.ifNoneMatchAny === true, pending: opts.pending === true })),
+    );
   }
 
   /**
@@ -446,6 +493,10 @@ export class ObjectIndex {
   }
 
   async updateObject(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string; keep?: string[] }): Promise<StoredObject> {
+    return this.writing(account, container, object, () => this.updateRow(account, container, object, change), (row) => row);
+  }
+
+  private async updateRow(account: string, container: string, object: string, change: { meta: Metadata; contentType?: string; keep?: string[] }): Promise<StoredObject> {
     // The kept names are read from the row being updated, so a concurrent PUT cannot mix versions.
     const rows = await this.db.query<ObjectRow>(
       `UPDATE os_objects o SET
@@ -502,6 +553,10 @@ export class ObjectIndex {
 
   /** Removes the row and fixes the counts; returns the data file to delete afterwards. */
   async deleteObject(account: string, container: string, object: string): Promise<string> {
+    return this.writing(account, container, object, () => this.deleteRow(account, container, object), () => undefined);
+  }
+
+  private async deleteRow(account: string, container: string, object: string): Promise<string> {
     if (this.db.kind === 'pglite') {
       // One autocommitted statement: see commitAlone for why that is safe on PGlite only.
       const gone = await this.db.execute<{ file_id: string }>(DELETE_OBJECT_ALONE, [account, container, object]);
