@@ -1,6 +1,7 @@
-// A minimal reader for the tar images ZeroCloud jobs carry (ustar, GNU long names, pax `path`).
-// Only regular files and directories are returned: links and devices are refused, so unpacking an
-// image can never write outside its directory or reach a host file through a symlink.
+// Minimal tar readers (ustar, GNU long names, pax `path`). readTar: the in-memory images ZeroCloud
+// jobs carry; only regular files and directories are returned, links and devices are refused, so
+// unpacking an image can never write outside its directory or reach a host file through a symlink.
+// readTarStream: archives streamed in (bulk upload), member by member, names left as sent.
 
 export interface TarEntry {
   /** Normalised relative path, no leading `./` or `/`, never containing `..`. */
@@ -123,4 +124,134 @@ export function readTar(buf: Buffer, maxEntries = 10_000): TarEntry[] {
     if (entries.length > maxEntries) throw new TarError(`more than ${maxEntries} members`);
   }
   return entries;
+}
+
+/** One member of a streamed archive (readTarStream). */
+export interface TarStreamEntry {
+  /** The member's name as its bytes (GNU long name or pax `path` applied), not normalised. */
+  name: Buffer;
+  /** Links, devices, FIFOs … are `other`: readers skip them. */
+  type: 'file' | 'dir' | 'other';
+  size: number;
+  /** The member's pax extended header records (xattrs, …); empty without one. */
+  pax: Record<string, string>;
+  /**
+   * The member's bytes, read from the source as they are consumed. Read it to the end or not at
+   * all before asking for the next entry (the rest is skipped then).
+   */
+  body: AsyncIterable<Buffer>;
+}
+
+/** Pulls exact byte counts out of a chunked source, holding at most one source chunk. */
+class ByteSource {
+  private buf: Buffer = Buffer.alloc(0);
+  private ended = false;
+  private readonly it: AsyncIterator<Buffer>;
+  /** Bytes handed out so far (the offset in the archive). */
+  offset = 0;
+
+  constructor(source: AsyncIterable<Buffer>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** True when at least `n` bytes are buffered, false when the source ended first. */
+  async fill(n: number): Promise<boolean> {
+    while (this.buf.length < n && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+    }
+    return this.buf.length >= n;
+  }
+
+  async take(n: number): Promise<Buffer> {
+    if (!(await this.fill(n))) throw new TarError('unexpected end of data');
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    this.offset += n;
+    return out;
+  }
+
+  /** Yields the next `n` bytes chunk by chunk, as they arrive. */
+  async *stream(n: number): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (!this.buf.length && !(await this.fill(1))) throw new TarError('unexpected end of data');
+      const piece = this.buf.subarray(0, Math.min(left, this.buf.length));
+      this.buf = this.buf.subarray(piece.length);
+      this.offset += piece.length;
+      left -= piece.length;
+      yield piece;
+    }
+  }
+
+  async skip(n: number): Promise<void> {
+    for await (const _ of this.stream(n)) void _;
+  }
+}
+
+/**
+ * Reads an archive as it arrives (ustar, GNU long names, pax headers), never holding more than a
+ * header and one source chunk: a bulk upload may be far larger than memory. Throws TarError for
+ * an empty or malformed archive and for one that ends mid-member.
+ */
+export async function* readTarStream(source: AsyncIterable<Buffer>): AsyncGenerator<TarStreamEntry> {
+  const src = new ByteSource(source);
+  let longName: Buffer | undefined;
+  let pax: Record<string, string> = {};
+  let first = true;
+  for (;;) {
+    if (!(await src.fill(1))) {
+      if (first) throw new TarError('empty file');
+      return; // no end-of-archive blocks: tolerated, as GNU tar and Python's tarfile do
+    }
+    const at = src.offset;
+    const header = await src.take(BLOCK);
+    if (header.every((b) => b === 0)) return;
+    if (!checksumOk(header)) throw new TarError(first ? 'invalid header' : `bad header checksum at offset ${at}`);
+    first = false;
+    const size = octal(header, 124, 12);
+    const type = String.fromCharCode(header[156] || 0x30);
+    const padding = Math.ceil(size / BLOCK) * BLOCK - size;
+    if (type === 'L' || type === 'x') {
+      if (size > 1024 * 1024) throw new TarError('extended header too large');
+      const data = await src.take(size);
+      await src.take(padding);
+      if (type === 'L') longName = data.subarray(0, data.indexOf(0) === -1 ? data.length : data.indexOf(0));
+      else pax = parsePax(data);
+      continue;
+    }
+    if (type === 'g' || type === 'K') {
+      await src.skip(size + padding);
+      continue;
+    }
+    const rawField = (start: number, length: number): Buffer => {
+      const raw = header.subarray(start, start + length);
+      const nul = raw.indexOf(0);
+      return raw.subarray(0, nul === -1 ? raw.length : nul);
+    };
+    const prefix = header.subarray(257, 262).toString('latin1') === 'ustar' ? rawField(345, 155) : Buffer.alloc(0);
+    const name =
+      pax.path !== undefined
+        ? Buffer.from(pax.path, 'utf8')
+        : (longName ?? (prefix.length ? Buffer.concat([prefix, Buffer.from('/'), rawField(0, 100)]) : rawField(0, 100)));
+    const entryPax = pax;
+    longName = undefined;
+    pax = {};
+    const kind = type === '0' || type === '7' ? 'file' : type === '5' ? 'dir' : 'other';
+    // Links carry no data whatever their size field says; everything else is followed by `size` bytes.
+    const dataSize = type === '1' || type === '2' ? 0 : size;
+    let started = false;
+    const body: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => {
+        started = true;
+        return src.stream(dataSize)[Symbol.asyncIterator]();
+      },
+    };
+    const before = src.offset;
+    yield { name, type: kind, size: dataSize, pax: entryPax, body };
+    // Whatever the consumer left unread (all of it, or the tail of an abandoned read) is skipped.
+    const consumed = started ? src.offset - before : 0;
+    await src.skip(dataSize - consumed + Math.ceil(dataSize / BLOCK) * BLOCK - dataSize);
+  }
 }

@@ -1,11 +1,13 @@
-// Bulk delete: `POST` (or `DELETE`) `/v1/<account>?bulk-delete` with one URL-encoded
-// `/container/object` or `/container` per line, at most 10000. Once the list is accepted the
-// answer is always 200; the outcome is a report in the body (JSON with `Accept: application/json`,
-// else `Key: value` lines), as Swift's bulk middleware sends it. The status line goes out before
-// the work, and a space every few seconds keeps a long request from timing out at the client.
+// Bulk delete: `POST` (or `DELETE`) `/v1/<account>[/…]?bulk-delete` with one URL-encoded
+// `/container/object` or `/container` per line (relative to the account, whatever the URL's
+// depth, as Swift reads them), at most 10000. Once the list is accepted the answer is always 200;
+// the outcome is a report in the body (bulk-report.ts: text, JSON or XML per `Accept`), as Swift's
+// bulk middleware sends it. Deletes go straight to the backend, so only the account's owner (or
+// an account admin) may send one: a container ACL does not reach beyond its container.
 import type { IncomingMessage } from 'node:http';
 import { CairnError } from '../../core/errors';
 import type { ObjectBackend } from '../../core/objectstore/backend';
+import { BulkResponse, renderBulkReport, reportFormat } from './bulk-report';
 import { decodePath } from './constraints';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 
@@ -22,25 +24,26 @@ export interface DeleteReport {
   errors: [string, string][];
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 409: '409 Conflict', 412: '412 Precondition Failed', 500: '500 Internal Error', 503: '503 Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 406: '406 Not Acceptable', 409: '409 Conflict', 411: '411 Length Required', 412: '412 Precondition Failed', 413: '413 Request Entity Too Large', 422: '422 Unprocessable Entity', 499: '499 Client Disconnect', 500: '500 Internal Error', 502: '502 Bad Gateway', 503: '503 Service Unavailable' };
 
 export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Error`;
 }
 
-/** The report body in the format the client asked for. */
+function deleteFields(report: DeleteReport): [string, string | number][] {
+  const failed = report.errors.length > 0;
+  return [
+    ['Number Deleted', report.deleted],
+    ['Number Not Found', report.notFound],
+    ['Response Status', failed ? '400 Bad Request' : '200 OK'],
+    ['Response Body', failed ? 'Invalid bulk delete.' : ''],
+  ];
+}
+
+/** The report body in the format the client asked for (see bulk-report.ts). */
 export function renderReport(report: DeleteReport, accept: string | undefined): { type: string; body: string } {
-  const status = report.errors.length ? '400 Bad Request' : '200 OK';
-  const body = report.errors.length ? 'Invalid bulk delete.' : '';
-  if ((accept ?? '').includes('application/json')) {
-    return {
-      type: 'application/json',
-      body: JSON.stringify({ 'Number Deleted': report.deleted, 'Number Not Found': report.notFound, 'Response Status': status, 'Response Body': body, Errors: report.errors }),
-    };
-  }
-  const lines = [`Number Deleted: ${report.deleted}`, `Number Not Found: ${report.notFound}`, `Response Status: ${status}`, `Response Body: ${body}`, 'Errors:'];
-  for (const [p, s] of report.errors) lines.push(`${p}, ${s}`);
-  return { type: 'text/plain', body: `${lines.join('\n')}\n` };
+  const format = reportFormat(accept) ?? 'text/plain';
+  return { type: format, body: renderBulkReport(format, deleteFields(report), report.errors, 'delete') };
 }
 
 /** Deletes one `/container[/object]`, counting the outcome into `report`. */
@@ -78,7 +81,8 @@ export function bulkDelete(deps: Pick<StorageDeps, 'backend'>): Middleware {
     async handle(req: StorageRequest, next) {
       const target = req.target;
       const { ctx } = req;
-      if (!target || target.kind !== 'account' || !ctx.query.has('bulk-delete') || (ctx.method !== 'POST' && ctx.method !== 'DELETE')) return next();
+      if (!target || !ctx.query.has('bulk-delete') || (ctx.method !== 'POST' && ctx.method !== 'DELETE')) return next();
+      if (req.authorized?.by !== 'token') throw new CairnError('storage.account_forbidden');
       const lines = await readLines(ctx.req, BULK_DELETE_INFO.max_deletes_per_request);
       const report: DeleteReport = { deleted: 0, notFound: 0, errors: [] };
       const jobs: { container: string; object?: string; label: string }[] = [];
@@ -97,19 +101,19 @@ export function bulkDelete(deps: Pick<StorageDeps, 'backend'>): Middleware {
         if (!container || tooLong) report.errors.push([`/${path}`, '400 Bad Request']);
         else jobs.push({ container, object, label: `/${path}` });
       }
-      const { res } = ctx;
-      const accept = String(ctx.req.headers.accept ?? '');
-      res.writeHead(200, { 'Content-Type': accept.includes('application/json') ? 'application/json' : 'text/plain' });
-      const keepalive = setInterval(() => res.write(' '), KEEPALIVE_MS);
+      const format = reportFormat(ctx.req.headers.accept);
+      const out = new BulkResponse(ctx.res, format);
+      out.start(KEEPALIVE_MS);
+      if (!format) return out.finish(renderBulkReport(format, [['Response Status', '406 Not Acceptable'], ['Response Body', '']], [], 'delete'));
       try {
         for (const job of jobs) {
-          if (report.errors.length >= BULK_DELETE_INFO.max_failed_deletes || res.destroyed) break;
+          if (report.errors.length >= BULK_DELETE_INFO.max_failed_deletes || ctx.res.destroyed) break;
           await deleteOne(deps.backend, target.account, job.container, job.object, job.label, report);
         }
       } finally {
-        clearInterval(keepalive);
+        out.stop();
       }
-      res.end(renderReport(report, accept).body);
+      out.finish(renderBulkReport(format, deleteFields(report), report.errors, 'delete'));
     },
   };
 }

@@ -47,12 +47,15 @@ const PLAIN_TEXT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'storage.slo_too_large',
   'storage.bulk_too_many',
   'storage.bulk_bad_request',
+  'storage.bulk_bad_archive_format',
   'storage.bad_acl',
   'storage.transfer_coding_unsupported',
   'storage.bad_transfer_encoding',
   'storage.bad_sync_to',
   'storage.sync_auth_invalid',
   'storage.bad_timestamp',
+  'storage.quota_exceeded',
+  'storage.bad_quota',
 ]);
 
 export function catchErrors(): Middleware {

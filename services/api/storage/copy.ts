@@ -8,12 +8,13 @@ import { Readable } from 'node:stream';
 import { CairnError } from '../../core/errors';
 import type { Metadata } from '../../core/objectstore/backend';
 import { sendEmpty } from '../http/respond';
-import { parseTarget, SWIFT_CONSTRAINTS } from './constraints';
+import { parseTarget } from './constraints';
 import { resolveRange } from './conditional';
 import { withListingOverride } from './listing-override';
 import { readAll } from './segments';
 import { checkCopiedManifest, SLO_INFO } from './slo';
 import { requireRead, requireWrite } from './container-acl';
+import { objectLimit } from './container-quotas';
 import { metadataResponseHeaders, headerText, headerValue } from './metadata';
 import { openForRead } from './object';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
@@ -132,7 +133,7 @@ async function copyObject(req: StorageRequest, deps: Pick<StorageDeps, 'backend'
       contentType,
       meta,
       contentLength: range ? range.end - range.start + 1 : srcInfo.bytes,
-      maxBytes: SWIFT_CONSTRAINTS.max_file_size,
+      maxBytes: await objectLimit(req, dest),
       expectedEtag: (assembled && !manifestGet) || range ? undefined : srcInfo.etag.replace(/"/g, ''),
     });
   } finally {

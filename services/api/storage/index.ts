@@ -12,12 +12,15 @@ import { account } from './account';
 import { accountAcl } from './account-acl';
 import { auth } from './auth';
 import { bulkDelete } from './bulk-delete';
+import { bulkUpload } from './bulk-upload';
 import { catchErrors } from './catch-errors';
 import { constraints } from './constraints';
 import { container } from './container';
 import { containerAcl } from './container-acl';
+import { containerQuotas } from './container-quotas';
 import { containerSync } from './container-sync';
 import { copy } from './copy';
+import { cors } from './cors';
 import { dlo } from './dlo';
 import { expiry } from './expiry';
 import { info } from './info';
@@ -46,11 +49,14 @@ export function storageMiddlewares(deps: StorageSurfaceDeps): Middleware[] {
     catchErrors(),
     info(deps),
     constraints(),
+    cors(deps),
+    bulkUpload(),
     containerAcl(deps),
     accountAcl(deps),
     tempurl(deps),
     containerSync(deps),
     auth(deps.validator, deps.config.identity.storageOperatorRoles),
+    containerQuotas(deps),
     zerocloud(deps),
     bulkDelete(deps),
     expiry(deps),

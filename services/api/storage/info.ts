@@ -12,7 +12,9 @@ export const STORAGE_POLICY = 'Policy-0';
 export function info(deps: Pick<StorageDeps, 'config'>): Middleware {
   // Built once, when the pipeline is: it only changes with the deployment. Each middleware that
   // implements an optional Swift feature (slo, tempurl, bulk_delete …) declares its own key.
-  const build = (extra: Record<string, unknown>): Buffer =>
+  // A middleware may also add keys to the `swift` section itself (cors: `strict_cors_mode`, whose
+  // presence clients and Swift's tests take to mean CORS is implemented).
+  const build = ({ swift, ...extra }: Record<string, unknown>): Buffer =>
     Buffer.from(
       JSON.stringify({
         swift: {
@@ -21,8 +23,7 @@ export function info(deps: Pick<StorageDeps, 'config'>): Middleware {
           policies: [{ name: STORAGE_POLICY, aliases: STORAGE_POLICY, default: true }],
           allow_account_management: false,
           account_autocreate: true,
-          // No `strict_cors_mode`: CORS (OPTIONS preflight, Access-Control-* on responses) is not
-          // implemented, and clients and Swift's tests take the key's presence to mean it is.
+          ...(swift as Record<string, unknown> | undefined),
         },
         ...extra,
       }),

@@ -10,7 +10,7 @@ import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader } from '../../c
 import { sendEmpty, sendText } from '../http/respond';
 import { splitListingOverride } from './listing-override';
 import { evaluatePreconditions, putIfNoneMatchAny, resolveRange } from './conditional';
-import { SWIFT_CONSTRAINTS } from './constraints';
+import { objectLimit } from './container-quotas';
 import { guessContentType } from './content-type';
 import { headerText, headerValue, metadataResponseHeaders } from './metadata';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
@@ -103,7 +103,7 @@ export function object(deps: StorageDeps): Middleware {
               contentType: sentType && !detect ? sentType : guessContentType(name),
               meta: { ...(req.meta?.set ?? {}), ...(req.sysmeta?.set ?? {}) },
               contentLength,
-              maxBytes: SWIFT_CONSTRAINTS.max_file_size,
+              maxBytes: await objectLimit(req, target),
               expectedEtag: etag || undefined,
               ifNoneMatchAny: putIfNoneMatchAny(headers['if-none-match']),
             })

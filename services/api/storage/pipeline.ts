@@ -59,6 +59,12 @@ export interface StorageRequest {
   accountAccess?: (who: AuthContext) => Promise<AccountAccess | undefined>;
   /** Set by `auth` when an account ACL let the request in: the level it granted. */
   accountLevel?: AccountAccess;
+  /**
+   * Registered by `container-quotas`: the bytes a container's quota leaves for one more object
+   * (undefined: no byte quota), or `storage.quota_exceeded` when it takes none. Writers ask it
+   * through `objectLimit` (container-quotas.ts).
+   */
+  quotaLeft?: (dest: { account: string; container: string }) => Promise<number | undefined>;
 }
 
 /** See `StorageRequest.readers`. */
@@ -110,6 +116,11 @@ export function buildPipeline(middlewares: readonly Middleware[], end: (req: Sto
   if (problems.length) throw new PipelineOrderError(problems);
   for (const m of middlewares) m.init?.(middlewares);
 
+  return chain(middlewares, end);
+}
+
+/** Runs `middlewares` in order without checking them (a pipeline buildPipeline already checked). */
+export function chain(middlewares: readonly Middleware[], end: (req: StorageRequest) => Promise<void>): (req: StorageRequest) => Promise<void> {
   const run = (i: number, req: StorageRequest): Promise<void> =>
     i === middlewares.length ? end(req) : middlewares[i].handle(req, () => run(i + 1, req));
   return (req) => run(0, req);

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import { CairnError } from '../../core/errors';
 import type { ObjectBackend, ObjectInfo, ObjectReader } from '../../core/objectstore/backend';
 import { sendText } from '../http/respond';
-import { deleteOne, type DeleteReport, renderReport } from './bulk-delete';
+import { deleteOne, type DeleteReport, renderReport, statusText } from './bulk-delete';
+import { quotePath, renderBulkReport, reportFormat } from './bulk-report';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import { putIfNoneMatchAny } from './conditional';
 import { requireRead, requireWrite } from './container-acl';
@@ -23,7 +24,15 @@ import { bufferReader, readAll, type Segment, segmentedReader } from './segments
 import { SYS } from './sysmeta';
 import { httpDate, listingDate, xTimestamp } from './timestamps';
 
-export const SLO_INFO = { max_manifest_segments: 1000, max_manifest_size: 8 * 1024 * 1024, min_segment_size: 1 } as const;
+/** `yield_frequency`: seconds between the spaces a `heartbeat=on` manifest PUT sends (Swift's default). */
+export const SLO_INFO = { max_manifest_segments: 1000, max_manifest_size: 8 * 1024 * 1024, min_segment_size: 1, yield_frequency: 10 } as const;
+
+/** The segment problems of a manifest, kept as `[path, reason]` for a heartbeat report. */
+class SegmentErrors extends CairnError {
+  constructor(readonly list: [string, string][]) {
+    super('storage.slo_segment_errors', { errors: list.map(([path, why]) => `${path}, ${why}`).join('\n') });
+  }
+}
 
 /** Segment HEADs in flight while a manifest is checked. */
 const CHECK_CONCURRENCY = 8;
@@ -125,6 +134,8 @@ async function checkManifest(
   target: { account: string; container: string; object: string },
   body: Buffer,
   mayRead: (container: string) => Promise<void>,
+  /** Called once the body is a valid manifest, before any segment is looked at. */
+  onValid?: () => void,
 ): Promise<ManifestEntry[]> {
   const { account } = target;
   let parsed: unknown;
@@ -172,6 +183,7 @@ async function checkManifest(
   });
   if (!problems.length && items.every((it) => it && 'data' in it)) problems.push('Inline data segments require at least one object-backed segment.');
   if (problems.length) throw new CairnError('storage.slo_invalid', { reason: problems.join('\n') });
+  onValid?.();
 
   // Checking a segment reveals its size and ETag: only for containers the caller may read.
   const paths = new Set<string>();
@@ -189,7 +201,7 @@ async function checkManifest(
     if (ok) readable.add(c);
   }
   const out: ManifestEntry[] = new Array(items.length);
-  const errors: string[] = new Array(items.length).fill('');
+  const errors: ([string, string] | undefined)[] = new Array(items.length).fill(undefined);
   let at = 0;
   const worker = async (): Promise<void> => {
     while (at < items.length) {
@@ -202,16 +214,16 @@ async function checkManifest(
       const item = entry as Exclude<PutItem, DataSegment>;
       const where = splitPath(item.path) as { container: string; object: string };
       if (!readable.has(where.container)) {
-        errors[i] = `${item.path}, 403 Forbidden`;
+        errors[i] = [item.path, '403 Forbidden'];
         continue;
       }
       const info = await backend.headObject(account, where.container, where.object);
       if (!info || isExpired(info)) {
-        errors[i] = `${item.path}, 404 Not Found`;
+        errors[i] = [item.path, '404 Not Found'];
         continue;
       }
       if (info.meta[SYS.dloManifest] !== undefined) {
-        errors[i] = `${item.path}, Dynamic large objects cannot be segments`;
+        errors[i] = [item.path, 'Dynamic large objects cannot be segments'];
         continue;
       }
       // A nested SLO counts with its assembled size and ETag, as Swift checks it.
@@ -235,13 +247,13 @@ async function checkManifest(
         else stored = { ...stored, range: `${span.offset}-${span.offset + span.length - 1}` };
       }
       if (segmentSpan(stored).length < SLO_INFO.min_segment_size && why.length === 0) why.push(`Too small; each segment must be at least ${SLO_INFO.min_segment_size} byte.`);
-      if (why.length) errors[i] = `${item.path}, ${why.join(', ')}`;
+      if (why.length) errors[i] = [item.path, why.join(', ')];
       out[i] = stored;
     }
   };
   await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, items.length) }, worker));
-  const failed = errors.filter(Boolean);
-  if (failed.length) throw new CairnError('storage.slo_segment_errors', { errors: failed.join('\n') });
+  const failed = errors.filter((e): e is [string, string] => e !== undefined);
+  if (failed.length) throw new SegmentErrors(failed);
   return out;
 }
 
@@ -288,11 +300,77 @@ async function keepListingOverride(req: StorageRequest, backend: ObjectBackend, 
   if (info && etag !== undefined) headers['content-type'] = withListingOverride(contentType.trim(), Number(info.meta[SYS.sloSize] ?? 0), etag);
 }
 
+/**
+ * `heartbeat=on` (Swift's true values): once the body is a valid manifest the answer is a 202 at
+ * once, a space every `yield_frequency` seconds while the segments are checked, and the outcome
+ * as a report (bulk-report.ts, root `upload`): `Response Status`, `Response Body`, `Etag` and
+ * `Last Modified` on success, `Errors` with the problem segments. A manifest that does not parse
+ * is refused before the 202, with the usual status.
+ */
 async function putManifest(req: StorageRequest, backend: ObjectBackend, target: { account: string; container: string; object: string }): Promise<void> {
   const { ctx } = req;
   if (!(await backend.headContainer(target.account, target.container))) throw new CairnError('storage.container_not_found');
+  const heartbeat = TRUE_VALUES.has((ctx.query.get('heartbeat') ?? '').toLowerCase());
+  if (!heartbeat) {
+    await storeManifest(req, backend, target);
+    return;
+  }
+  const format = reportFormat(ctx.req.headers.accept) ?? 'text/plain';
+  let timer: NodeJS.Timeout | undefined;
+  const started = (): void => {
+    ctx.res.writeHead(202, { 'Content-Type': format });
+    ctx.res.write(' ');
+    timer = setInterval(() => {
+      if (!ctx.res.destroyed) ctx.res.write(' ');
+    }, SLO_INFO.yield_frequency * 1000);
+  };
+  let fields: [string, string | number][];
+  let errors: [string, string][] = [];
+  try {
+    const stored = await storeManifest(req, backend, target, started);
+    fields = [
+      ['Etag', `"${stored.etag}"`],
+      ['Last Modified', httpDate(stored.modifiedAt)],
+      ['Response Body', ''],
+      ['Response Status', '201 Created'],
+    ];
+  } catch (err) {
+    // Before the 202 (an unparsable manifest): the normal error response.
+    if (!ctx.res.headersSent || !(err instanceof CairnError)) {
+      clearInterval(timer);
+      throw err;
+    }
+    if (err instanceof SegmentErrors) errors = err.list.map(([path, why]) => [quotePath(Buffer.from(path, 'utf8')), why]);
+    const reason = HEARTBEAT_REASONS[err.status];
+    fields = [
+      ['Response Body', reason ?? err.message],
+      ['Response Status', statusText(err.status)],
+    ];
+  } finally {
+    clearInterval(timer);
+  }
+  ctx.res.end(`\r\n\r\n${renderBulkReport(format, fields, errors, 'upload')}`);
+}
+
+/** Swift's config_true_value spellings. */
+const TRUE_VALUES = new Set(['true', '1', 'yes', 'on', 't', 'y']);
+
+/** Swift's report bodies for the refusals it words itself (its status reasons, title and text). */
+const HEARTBEAT_REASONS: Record<number, string> = {
+  400: 'Bad Request\nThe server could not comply with the request since it is either malformed or otherwise incorrect.',
+  422: 'Unprocessable Entity\nUnable to process the contained instructions',
+};
+
+/** Checks and writes the manifest; without `onValid` it answers 201 itself. */
+async function storeManifest(
+  req: StorageRequest,
+  backend: ObjectBackend,
+  target: { account: string; container: string; object: string },
+  onValid?: () => void,
+): Promise<ObjectInfo> {
+  const { ctx } = req;
   const ifNoneMatchAny = putIfNoneMatchAny(ctx.req.headers['if-none-match']);
-  const segments = await checkManifest(backend, target, await readBody(req, SLO_INFO.max_manifest_size), (c) => requireRead(req, backend, target.account, c));
+  const segments = await checkManifest(backend, target, await readBody(req, SLO_INFO.max_manifest_size), (c) => requireRead(req, backend, target.account, c), onValid);
   const etag = sloEtag(segments);
   const sent = ctx.req.headers.etag?.trim().replace(/"/g, '').toLowerCase();
   if (sent && sent !== etag) throw new CairnError('storage.etag_mismatch');
@@ -307,6 +385,7 @@ async function putManifest(req: StorageRequest, backend: ObjectBackend, target: 
     maxBytes: SLO_INFO.max_manifest_size * 2,
     ifNoneMatchAny,
   });
+  if (onValid) return { ...info, etag };
   ctx.res.writeHead(201, {
     ETag: `"${etag}"`,
     'Last-Modified': httpDate(info.modifiedAt),
@@ -315,6 +394,7 @@ async function putManifest(req: StorageRequest, backend: ObjectBackend, target: 
     'Content-Length': 0,
   });
   ctx.res.end();
+  return info;
 }
 
 /**

@@ -19,6 +19,7 @@ import type { ByteRange, Metadata, ObjectInfo } from '../../core/objectstore/bac
 import type { RunExecutor, StorletWorkerLease } from '../../core/runs';
 import { resolveRange } from './conditional';
 import { SWIFT_CONSTRAINTS } from './constraints';
+import { objectLimit } from './container-quotas';
 import { headerText, headerValue, metadataResponseHeaders, metadataText } from './metadata';
 import { objectHeaders, openForRead } from './object';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
@@ -365,7 +366,7 @@ async function storeOutput(
     contentType: contentType ?? (sent ? (headerText(sent) ?? sent) : (source?.contentType ?? 'application/octet-stream')),
     meta: { ...kept, ...(req.meta?.set ?? {}), ...user },
     contentLength: output.size,
-    maxBytes: SWIFT_CONSTRAINTS.max_file_size,
+    maxBytes: await objectLimit(req, { account, container: shape.dest.container }),
   });
   const body = Buffer.alloc(0);
   req.ctx.res.writeHead(201, {

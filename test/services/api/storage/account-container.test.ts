@@ -24,7 +24,7 @@ describe('cluster endpoints', () => {
     expect(r.status).toBe(200);
     const info = JSON.parse(r.text);
     // One key per optional feature, and only those implemented (no tempurl, symlink, versioning …).
-    expect(Object.keys(info).sort()).toEqual(['bulk_delete', 'container_sync', 'slo', 'swift', 'tempauth', 'tempurl']);
+    expect(Object.keys(info).sort()).toEqual(['bulk_delete', 'bulk_upload', 'container_quotas', 'container_sync', 'slo', 'swift', 'tempauth', 'tempurl']);
     expect(info.tempauth).toEqual({ account_acls: true });
     expect(info.tempurl.allowed_digests).toEqual(['sha1', 'sha256', 'sha512']);
     expect(info.bulk_delete.max_deletes_per_request).toBe(10000);
@@ -34,6 +34,7 @@ describe('cluster endpoints', () => {
     expect(info.swift.max_meta_overall_size).toBe(4096);
     expect(info.swift.policies).toEqual([{ name: 'Policy-0', aliases: 'Policy-0', default: true }]);
     expect(info.swift.account_autocreate).toBe(true);
+    expect(info.swift.strict_cors_mode).toBe(true);
     expect((await h.req('DELETE', '/info', { token: null })).status).toBe(405);
   });
 });

@@ -43,6 +43,15 @@ describe('storage pipeline', () => {
     expect(at('container-sync')).toBeLessThan(at('auth'));
     expect(at('tempurl')).toBeGreaterThan(at('constraints'));
     expect(at('tempurl')).toBeLessThan(at('auth'));
+    // Extract archive: each object is a subrequest through auth; the archive's PUT itself is not.
+    expect(at('bulk-upload')).toBeGreaterThan(at('constraints'));
+    expect(at('bulk-upload')).toBeLessThan(at('auth'));
+    // A CORS preflight carries no token, and a refused request still needs its CORS headers.
+    expect(at('cors')).toBeGreaterThan(at('constraints'));
+    expect(at('cors')).toBeLessThan(at('auth'));
+    // Quota refusals come after auth, and before every middleware that writes objects.
+    for (const n of ['storlet', 'copy', 'object']) expect(at(n)).toBeGreaterThan(at('container-quotas'));
+    expect(at('container-quotas')).toBeGreaterThan(at('auth'));
     for (const n of ['bulk-delete', 'expiry', 'dlo', 'slo', 'copy', 'listing', 'account', 'container', 'object']) expect(at(n)).toBeGreaterThan(at('auth'));
     expect(at('copy')).toBeGreaterThan(Math.max(at('expiry'), at('dlo'), at('slo')));
     expect(at('object')).toBe(names.length - 1);

@@ -187,6 +187,14 @@ describe('invocation', () => {
     expect(g.headers.get('x-object-meta-transformed')).toBe('upper');
   });
 
+  test('a PUT output over the container quota is 413 and not stored, though the upload fit', async () => {
+    await h.req('PUT', 'limited', { headers: { 'X-Container-Meta-Quota-Bytes': '5' } });
+    const r = await h.req('PUT', 'limited/put.txt', { headers: { 'X-Run-Storlet': 'upper.py' }, body: 'abc' });
+    expect(r.status).toBe(413);
+    expect(r.text).toBe('Upload exceeds quota.');
+    expect((await h.req('HEAD', 'limited/put.txt')).status).toBe(404);
+  });
+
   test('copy (COPY and X-Copy-From) transforms the source into the destination', async () => {
     const c = await h.req('COPY', 'data/doc.txt', { headers: { 'X-Run-Storlet': 'upper.py', Destination: 'data/copied.txt' } });
     expect(c.status).toBe(201);

@@ -223,12 +223,12 @@ describe('paths, listings, preconditions, expiry, containers', () => {
     expect([o.status, o.headers.get('content-type')]).toEqual([400, 'text/plain; charset=UTF-8']);
   });
 
-  test('a DLO answers a multi-range GET with the whole object; /info does not claim CORS', async () => {
+  test('a DLO answers a multi-range GET with the whole object; /info claims strict CORS (cors.ts)', async () => {
     await h.req('PUT', 'c/dlo-mr', { body: '', headers: { 'X-Object-Manifest': 'c/seg' } });
     const r = await h.req('GET', 'c/dlo-mr', { headers: { Range: 'bytes=0-1,3-4' } });
     expect([r.status, r.text]).toEqual([200, `${'x'.repeat(10)}${'y'.repeat(5)}`]);
     const info = JSON.parse((await h.req('GET', '/info', { token: null })).text) as { swift: Record<string, unknown> };
-    expect(info.swift.strict_cors_mode).toBeUndefined();
+    expect(info.swift.strict_cors_mode).toBe(true);
   });
 });
 
