@@ -230,6 +230,26 @@ describe('object GET/HEAD/POST/DELETE', () => {
     expect(md5(got.body)).toBe(md5(big));
     await h.req('DELETE', 'obj/big');
   });
+
+  test('small objects and ranges (read whole, one write) and a data file cut short (503, not a short body)', async () => {
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    expect((await h.req('PUT', 'obj/small', { body: data })).status).toBe(201);
+    expect((await h.req('GET', 'obj/small')).body).toEqual(data);
+    const r = await h.req('GET', 'obj/small', { headers: { Range: 'bytes=4000-' } });
+    expect([r.status, r.headers.get('content-range')]).toEqual([206, 'bytes 4000-4999/5000']);
+    expect(r.body).toEqual(data.subarray(4000));
+    const { readdirSync, statSync, truncateSync } = require('node:fs') as typeof import('node:fs');
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(`${d}/${e.name}`) : files.push(`${d}/${e.name}`);
+    };
+    walk(`${h.dataDir}/objects`);
+    const file = files.find((f) => statSync(f).size === 5000)!;
+    truncateSync(file, 100);
+    const cut = await h.req('GET', 'obj/small');
+    expect(cut.status).toBe(503);
+    await h.req('DELETE', 'obj/small');
+  });
 });
 
 describe('atomicity', () => {
