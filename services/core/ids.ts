@@ -12,5 +12,6 @@ export function newHexId(): string {
 
 /** Request ids in Swift's shape (`tx` + 21 hex + `-` + 10 hex of the Unix time), used on every surface. */
 export function newRequestId(now = Date.now()): string {
-  return `tx${randomBytes(11).toString('hex').slice(0, 21)}-${Math.floor(now / 1000).toString(16).padStart(10, '0')}`;
+  // Swift takes uuid4().hex[:21]; randomUUID draws from an entropy cache, cheaper per call than randomBytes.
+  return `tx${randomUUID().replace(/-/g, '').slice(0, 21)}-${Math.floor(now / 1000).toString(16).padStart(10, '0')}`;
 }
