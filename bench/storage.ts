@@ -5,6 +5,7 @@
 //   to the sandbox as the object's own file and, for comparison, streamed through the api;
 // - one ZeroCloud wildcard job over many CSV objects (one node per object).
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -68,6 +69,10 @@ export interface StorageBenchResult {
   cairn: SwiftPhase[];
   /** A real Swift's figures, or why there are none. */
   swift: SwiftPhase[] | string;
+  /** The disk under Cairn's data directory, written without Cairn: MB/s of a large file + fdatasync (median). */
+  diskWriteMBps: number;
+  /** MD5 over the same bytes on one core (every PUT computes it: Swift's ETag), MB/s (median). */
+  md5MBps: number;
   storlet: StorletSize[];
   zerocloud: { objects: number; objectBytes: number; totalMs: Summary; nodesOk: boolean };
   options: StorageBenchOptions;
@@ -216,8 +221,52 @@ export async function benchStorage(o: StorageBenchOptions, log: (line: string) =
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
+  result.diskWriteMBps = await diskWriteSpeed(os.tmpdir(), o.bigMiB, o.bigRepeat);
+  result.md5MBps = md5Speed(o.bigMiB, o.bigRepeat);
+  log(`disk under the data directory: ${result.diskWriteMBps.toFixed(0)} MB/s (${o.bigMiB} MiB written + fdatasync); MD5 ${result.md5MBps.toFixed(0)} MB/s`);
   result.swift = await benchSaio(o, log);
   return result;
+}
+
+/** MD5 of `mib` MiB in 1 MiB updates, median MB/s: no PUT of a Swift API can beat it. */
+function md5Speed(mib: number, repeat: number): number {
+  const chunk = Buffer.alloc(1024 * 1024, 'cairn md5 baseline ');
+  const rates: number[] = [];
+  for (let k = 0; k < repeat; k++) {
+    const t0 = process.hrtime.bigint();
+    const h = createHash('md5');
+    for (let i = 0; i < mib; i++) h.update(chunk);
+    h.digest();
+    rates.push((mib * chunk.length) / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+}
+
+/**
+ * What "near disk speed" is measured against: a file of `mib` MiB written in 1 MiB writes and
+ * fdatasync'ed, in the directory Cairn's data lives in (the durability a PUT gives), median MB/s.
+ */
+async function diskWriteSpeed(dir: string, mib: number, repeat: number): Promise<number> {
+  const file = path.join(dir, `cairn-bench-disk-${process.pid}`);
+  const chunk = Buffer.alloc(1024 * 1024, 'cairn disk baseline ');
+  const rates: number[] = [];
+  try {
+    for (let k = 0; k < repeat; k++) {
+      const t0 = process.hrtime.bigint();
+      const fh = await fs.promises.open(file, 'w');
+      try {
+        for (let i = 0; i < mib; i++) await fh.write(chunk);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      rates.push((mib * chunk.length) / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9));
+      fs.rmSync(file, { force: true });
+    }
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
 }
 
 /** The same swift-bench.py run against a throw-away SAIO, stopped afterwards whatever happens. */

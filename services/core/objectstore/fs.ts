@@ -20,6 +20,7 @@ import { checkBodyEnd, checkBodySoFar } from './body-checks';
 import type { ByteRange, ObjectBackend, ObjectInfo, ObjectReader, PutObjectOptions, SweepReport } from './backend';
 import type { StoredObject } from './fs-index';
 import { IndexedBackend, publicInfo } from './indexed';
+import { OffThreadMd5 } from './md5-worker';
 import { nowMicros } from './timestamp';
 
 /** Bytes gathered before one writev: fewer syscalls than one write per socket chunk. */
@@ -30,6 +31,9 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
  * the rest streams in and the `fsync` before the commit finds little left to flush.
  */
 const FLUSH_AHEAD_BYTES = 8 * 1024 * 1024;
+
+/** Bodies declared at least this large are hashed on a worker thread (md5-worker.ts). */
+const OFF_THREAD_MD5_BYTES = 8 * 1024 * 1024;
 
 /** Temp files start with a dot and end in `.tmp`, so an operator's sweep can tell them from data. */
 const TEMP_SUFFIX = '.tmp';
@@ -95,9 +99,11 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       dirDurable.catch(() => this.madeDirs.delete(dir));
     }
     const temp = path.join(dir, `.${path.basename(final)}${TEMP_SUFFIX}`);
-    const md5 = createHash('md5');
     let bytes = 0;
     const fh = await fsp.open(temp, 'wx', 0o600);
+    // A large body's MD5 runs beside the api thread, one write batch at a time.
+    const offThread = opts.contentLength !== undefined && opts.contentLength >= OFF_THREAD_MD5_BYTES ? new OffThreadMd5() : undefined;
+    const md5 = offThread ? undefined : createHash('md5');
     let renamed = false;
     try {
       let batch: Buffer[] = [];
@@ -113,10 +119,11 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
         for await (const chunk of body as AsyncIterable<Buffer>) {
           bytes += chunk.length;
           checkBodySoFar(bytes, opts);
-          md5.update(chunk);
+          md5?.update(chunk);
           batch.push(chunk);
           batchBytes += chunk.length;
           if (batchBytes >= WRITE_BATCH_BYTES) {
+            await offThread?.update(batch);
             await inFlight;
             inFlight = fh.writev(batch);
             // Marked handled now (a disk error while we wait on the socket must not crash the
@@ -145,7 +152,8 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       await inFlight;
       if (flushError) throw flushError;
       if (batch.length) await fh.writev(batch);
-      const etag = md5.digest('hex');
+      await offThread?.update(batch);
+      const etag = offThread ? await offThread.digest() : md5!.digest('hex');
       checkBodyEnd(bytes, etag, opts);
       await fsp.rename(temp, final).catch((err: NodeJS.ErrnoException) => {
         // The sweeper took the temp file of an upload stalled past the grace period.
@@ -163,6 +171,7 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       await fh.close();
       return { bytes, etag };
     } catch (err) {
+      offThread?.abandon();
       await fh.close().catch(() => undefined);
       await fsp.rm(renamed ? final : temp, { force: true });
       throw err;
