@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     const r = await benchStorage(
       quick
         ? { smallCount: 200, concurrency: 4, bigMiB: 16, bigRepeat: 1, storletSamples: [5, 4, 3], zerocloudObjects: 20, zerocloudRepeat: 1 }
-        : { smallCount: 1000, concurrency: 4, bigMiB: 64, bigRepeat: 3, storletSamples: [40, 20, 10], zerocloudObjects: 100, zerocloudRepeat: 3 },
+        : { smallCount: 3000, concurrency: 4, bigMiB: 64, bigRepeat: 5, storletSamples: [40, 20, 10], zerocloudObjects: 100, zerocloudRepeat: 3 },
       (line) => console.log(line),
     );
     const section = storageSection(r, command, (Date.now() - started) / 1000, machine());

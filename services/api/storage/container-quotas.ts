@@ -10,6 +10,14 @@ import { CairnError, isCairnError } from '../../core/errors';
 import { SWIFT_CONSTRAINTS } from './constraints';
 import type { Middleware, StorageDeps, StorageRequest } from './pipeline';
 
+/**
+ * How long a container seen without quotas is trusted to have none: object writes then skip the
+ * lookup. A quota set through this process applies at once (its container POST forgets the
+ * entry); one set through another api replica applies within this time, as Swift's proxies act on
+ * container info cached for a while.
+ */
+const NO_QUOTA_TTL_MS = 10_000;
+
 /** A stored or sent quota value: Swift's `isdigit()`. */
 const QUOTA = /^\d+$/;
 
@@ -24,6 +32,8 @@ export async function objectLimit(req: StorageRequest, dest: { account: string; 
 }
 
 export function containerQuotas(deps: Pick<StorageDeps, 'backend'>): Middleware {
+  /** `account/container` → until when it is known to have no quota. */
+  const noQuota = new Map<string, number>();
   return {
     name: 'container-quotas',
     // Refusals come after auth, so a caller who may not write learns nothing about the container.
@@ -33,6 +43,7 @@ export function containerQuotas(deps: Pick<StorageDeps, 'backend'>): Middleware 
       const t = req.target;
       if (!t || t.kind === 'account') return next();
       if (t.kind === 'container') {
+        noQuota.delete(`${t.account}/${t.container}`);
         if (req.ctx.method === 'PUT' || req.ctx.method === 'POST') {
           // An empty value removes the quota, as it removes any metadata.
           const bytes = req.meta?.set['quota-bytes'];
@@ -45,8 +56,15 @@ export function containerQuotas(deps: Pick<StorageDeps, 'backend'>): Middleware 
       // Whether a write of this request was limited by a byte quota: its "too large" is then the quota's.
       let limited = false;
       req.quotaLeft = async ({ account, container }) => {
+        const key = `${account}/${container}`;
+        if ((noQuota.get(key) ?? 0) > Date.now()) return undefined;
         const info = await deps.backend.headContainer(account, container);
         if (!info) return undefined; // the writer's own 404 follows
+        if (info.meta['quota-count'] === undefined && info.meta['quota-bytes'] === undefined) {
+          noQuota.set(key, Date.now() + NO_QUOTA_TTL_MS);
+          if (noQuota.size > 10_000) noQuota.delete(noQuota.keys().next().value as string);
+          return undefined;
+        }
         const count = info.meta['quota-count'];
         if (count !== undefined && QUOTA.test(count) && info.objectCount + 1 > Number(count)) throw new CairnError('storage.quota_exceeded');
         const bytes = info.meta['quota-bytes'];

@@ -58,14 +58,16 @@ export function pgliteDatabase(db: PGlite): Database {
   return {
     kind: 'pglite',
     async execute<R>(st: Statement, params: unknown[]) {
+      // Sent as a simple query (one protocol message): cheaper than the extended protocol's
+      // parse, bind and describe of the EXECUTE statement itself.
       const run = `EXECUTE ${st.name}${params.length ? `(${params.map(sqlLiteral).join(', ')})` : ''}`;
-      if (prepared.has(st.name)) return (await db.query<R>(run)).rows;
+      const first = !prepared.has(st.name);
       prepared.add(st.name);
       try {
-        const results = await db.exec(`SET standard_conforming_strings = on; PREPARE ${st.name} AS ${st.sql}; ${run}`);
+        const results = await db.exec(first ? `SET standard_conforming_strings = on; PREPARE ${st.name} AS ${st.sql}; ${run}` : run);
         return results[results.length - 1].rows as R[];
       } catch (err) {
-        prepared.delete(st.name);
+        if (first) prepared.delete(st.name);
         throw err;
       }
     },

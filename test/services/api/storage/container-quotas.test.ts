@@ -38,6 +38,15 @@ test('/info advertises container_quotas', async () => {
   expect(JSON.parse(info.toString())).toHaveProperty('container_quotas');
 });
 
+test('a quota set on a container already written to (known to have none) applies to the next write', async () => {
+  expect((await h.req('PUT', 'later')).status).toBe(201);
+  expect((await h.req('PUT', 'later/a', { body: 'a' })).status).toBe(201);
+  expect((await h.req('POST', 'later', { headers: { 'X-Container-Meta-Quota-Count': '1' } })).status).toBe(204);
+  expect((await h.req('PUT', 'later/b', { body: 'b' })).status).toBe(413);
+  expect((await h.req('POST', 'later', { headers: { 'X-Remove-Container-Meta-Quota-Count': 'x' } })).status).toBe(204);
+  expect((await h.req('PUT', 'later/b', { body: 'b' })).status).toBe(201);
+});
+
 describe('bytes quota', () => {
   beforeAll(async () => {
     expect((await h.req('PUT', 'qb', { headers: { 'X-Container-Meta-Quota-Bytes': '10' } })).status).toBe(201);
