@@ -105,6 +105,7 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
     const offThread = opts.contentLength !== undefined && opts.contentLength >= OFF_THREAD_MD5_BYTES ? new OffThreadMd5() : undefined;
     const md5 = offThread ? undefined : createHash('md5');
     let renamed = false;
+    let closing: Promise<void> | undefined;
     try {
       let batch: Buffer[] = [];
       let batchBytes = 0;
@@ -155,24 +156,38 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       await offThread?.update(batch);
       const etag = offThread ? await offThread.digest() : md5!.digest('hex');
       checkBodyEnd(bytes, etag, opts);
-      await fsp.rename(temp, final).catch((err: NodeJS.ErrnoException) => {
-        // The sweeper took the temp file of an upload stalled past the grace period.
-        if (err.code === 'ENOENT') throw new CairnError('unavailable', { reason: 'The upload stalled too long; retry.' }, { cause: err });
-        throw err;
-      });
-      renamed = true;
       // The index row, not the rename, makes the object visible, so the file's data, its entry in
       // the directory and the directory's own entry need only all be durable before the commit:
-      // the three syncs run at once rather than one after another (a crash before the commit
-      // leaves an unnamed file for the sweeper, whatever of it reached the disk).
-      const syncs = [fh.sync(), this.syncDir(dir), dirDurable];
-      await Promise.allSettled(syncs);
-      for (const p of syncs) await p;
-      await fh.close();
+      // the file's sync, the rename and the directory's opening run at once, then the directory's
+      // sync (a crash before the commit leaves an unnamed file for the sweeper).
+      const fileSynced = fh.sync();
+      const dirOpened = fsp.open(dir, 'r');
+      const renamedNow = fsp.rename(temp, final).then(
+        () => void (renamed = true),
+        (err: NodeJS.ErrnoException) => {
+          // The sweeper took the temp file of an upload stalled past the grace period.
+          if (err.code === 'ENOENT') throw new CairnError('unavailable', { reason: 'The upload stalled too long; retry.' }, { cause: err });
+          throw err;
+        },
+      );
+      const dirSynced = (async () => {
+        const d = await dirOpened;
+        try {
+          await renamedNow;
+          await d.sync();
+        } finally {
+          await d.close();
+        }
+      })();
+      const steps = [fileSynced, renamedNow, dirSynced, dirDurable];
+      await Promise.allSettled(steps);
+      for (const p of steps) await p;
+      // Everything is durable: the commit need not wait for the handle to close.
+      closing = fh.close().catch((err: Error) => console.error(`[objectstore] closing ${final}: ${err.message}`));
       return { bytes, etag };
     } catch (err) {
       offThread?.abandon();
-      await fh.close().catch(() => undefined);
+      if (!closing) await fh.close().catch(() => undefined);
       await fsp.rm(renamed ? final : temp, { force: true });
       throw err;
     }
