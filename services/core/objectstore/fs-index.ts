@@ -22,6 +22,15 @@ import { type RowCache, rowCacheFor, rowKey } from './row-cache';
 import { nowMicros } from './timestamp';
 
 // The hot statements of object GET/HEAD, PUT and DELETE, kept prepared (db/database.ts).
+/** An account with its totals (every storlet call and account HEAD reads it). */
+const HEAD_ACCOUNT = statement(
+  'os_head_account',
+  `SELECT a.created_us, a.meta, c.n, c.objects, c.bytes FROM os_accounts a,
+     LATERAL (SELECT count(*) AS n, coalesce(sum(object_count), 0) AS objects, coalesce(sum(bytes_used), 0) AS bytes
+              FROM os_containers WHERE account = a.name) c
+   WHERE a.name = $1`,
+);
+
 const HEAD_CONTAINER = statement(
   'os_head_container',
   'SELECT object_count, bytes_used, created_us, modified_us, meta FROM os_containers WHERE account = $1 AND name = $2',
@@ -211,15 +220,11 @@ export class ObjectIndex {
   }
 
   async headAccount(account: string): Promise<AccountInfo> {
-    const sql = `SELECT a.created_us, a.meta, c.n, c.objects, c.bytes FROM os_accounts a,
-      LATERAL (SELECT count(*) AS n, coalesce(sum(object_count), 0) AS objects, coalesce(sum(bytes_used), 0) AS bytes
-               FROM os_containers WHERE account = a.name) c
-      WHERE a.name = $1`;
     type Row = { created_us: string; meta: Metadata; n: string; objects: string; bytes: string };
-    let rows = await this.db.query<Row>(sql, [account]);
+    let rows = await this.db.execute<Row>(HEAD_ACCOUNT, [account]);
     if (rows.length === 0) {
       await this.ensureAccount(this.db, account);
-      rows = await this.db.query<Row>(sql, [account]);
+      rows = await this.db.execute<Row>(HEAD_ACCOUNT, [account]);
     }
     const r = rows[0];
     return {
