@@ -170,8 +170,8 @@ async function invoke(req: StorageRequest, deps: StorletDeps, account: string, s
   // Both look-ups start at once (the storlet's is awaited after the account's checks, in Storlets' order).
   const codeLookup = backend.headObject(account, STORLET_CONTAINERS.storlet, name);
   codeLookup.catch(() => undefined);
-  const acct = await backend.headAccount(account);
-  if ((acct.meta['storlet-enabled'] ?? '').toLowerCase() !== 'true') throw new CairnError('storlet.account_disabled');
+  const acctMeta = backend.accountMeta ? await backend.accountMeta(account) : (await backend.headAccount(account)).meta;
+  if ((acctMeta['storlet-enabled'] ?? '').toLowerCase() !== 'true') throw new CairnError('storlet.account_disabled');
   if (header(req, 'range') !== undefined) throw new CairnError('storlet.bad_request', { reason: 'Range is not allowed with X-Run-Storlet; use X-Storlet-Range' });
   const onProxy = header(req, 'x-storlet-run-on-proxy');
   if (onProxy !== undefined && onProxy.trim() !== '') throw new CairnError('storlet.bad_request', { reason: 'X-Storlet-Run-On-Proxy must be empty' });

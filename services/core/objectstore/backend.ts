@@ -120,6 +120,8 @@ export interface ObjectBackend {
 
   /** Counts and metadata; an account never used is created empty (Swift's account_autocreate). */
   headAccount(account: string): Promise<AccountInfo>;
+  /** Optional: the account's metadata alone, where that is cheaper than its totals (an index in SQL). */
+  accountMeta?(account: string): Promise<Metadata>;
   updateAccount(account: string, update: MetadataUpdate): Promise<AccountInfo>;
   listContainers(account: string, opts: ListOptions): Promise<ListEntry<ContainerSummary>[]>;
 

@@ -22,7 +22,9 @@ import { type RowCache, rowCacheFor, rowKey } from './row-cache';
 import { nowMicros } from './timestamp';
 
 // The hot statements of object GET/HEAD, PUT and DELETE, kept prepared (db/database.ts).
-/** An account with its totals (every storlet call and account HEAD reads it). */
+const ACCOUNT_META = statement('os_account_meta', 'SELECT meta FROM os_accounts WHERE name = $1');
+
+/** An account with its totals (account HEAD and GET). */
 const HEAD_ACCOUNT = statement(
   'os_head_account',
   `SELECT a.created_us, a.meta, c.n, c.objects, c.bytes FROM os_accounts a,
@@ -217,6 +219,12 @@ export class ObjectIndex {
 
   private async ensureAccount(q: Queryable, account: string): Promise<void> {
     await q.query('INSERT INTO os_accounts (name, created_us) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [account, nowMicros()]);
+  }
+
+  /** An account's metadata without its totals (an account never used has none). */
+  async accountMeta(account: string): Promise<Metadata> {
+    const rows = await this.db.execute<{ meta: Metadata }>(ACCOUNT_META, [account]);
+    return rows.length ? parseMeta(rows[0].meta) : {};
   }
 
   async headAccount(account: string): Promise<AccountInfo> {

@@ -9,6 +9,7 @@ import type {
   ContainerSummary,
   ListEntry,
   ListOptions,
+  Metadata,
   MetadataUpdate,
   ObjectInfo,
   ObjectSummary,
@@ -58,6 +59,10 @@ export abstract class IndexedBackend {
 
   headAccount(account: string): Promise<AccountInfo> {
     return this.index.headAccount(account);
+  }
+
+  accountMeta(account: string): Promise<Metadata> {
+    return this.index.accountMeta(account);
   }
 
   async updateAccount(account: string, update: MetadataUpdate): Promise<AccountInfo> {
