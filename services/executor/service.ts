@@ -6,7 +6,7 @@
 import type { BlobStore } from '../core/blobs';
 import { logBlobKey } from '../core/code';
 import { isCairnError } from '../core/errors';
-import { type Database, type Queryable, statement } from '../core/db/database';
+import type { Database, Queryable } from '../core/db/database';
 import type { ExecutionInput, Executor, FunctionSpec, RunResult } from '../core/execution';
 import { RUN_MESSAGES } from '../core/execution';
 import { newHexId, newUuid } from '../core/ids';
@@ -16,31 +16,6 @@ import { Batcher } from '../core/batcher';
 /** Logs up to this size stay inline in the executions row; larger ones go to the blob store. */
 const INLINE_LOG_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 5_000;
-
-// The two statements of every invocation (group-committed by the Batchers below), kept prepared.
-/** New executions, counted on their functions in the same statement (atomic without a transaction). */
-const INSERT_EXECUTIONS = statement(
-  'exec_insert',
-  `WITH v AS (
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[])
-       AS t(id, project_id, user_id, function_id, function_version, function_alias, description, input, sync, claimed_by)),
-   counted AS (
-     UPDATE functions f SET count = f.count + c.n FROM (SELECT function_id, count(*) AS n FROM v GROUP BY function_id) c
-     WHERE f.id = c.function_id)
-   INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description, input,
-     status, sync, claimed_by, claimed_at)
-   SELECT id, project_id, user_id, function_id, function_version, function_alias, description, input,
-     'running', sync, claimed_by, CASE WHEN sync THEN now() END FROM v
-   RETURNING *`,
-);
-
-/** Final states of executions. */
-const FINISH_EXECUTIONS = statement(
-  'exec_finish',
-  `UPDATE executions e SET status = v.status, result = v.result, log = v.log, log_key = v.log_key, claimed_by = NULL, updated_at = now()
-   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, status, result, log, log_key)
-   WHERE e.id = v.id RETURNING e.*`,
-);
 const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 
 export interface ExecutionRow {
@@ -128,25 +103,33 @@ export class ExecutionService {
 
   private async insertRows(rows: NewRow[]): Promise<ExecutionRow[]> {
     const col = <K extends keyof NewRow>(k: K) => rows.map((r) => r[k]);
-    const inserted = await this.deps.db.execute<ExecutionRow>(INSERT_EXECUTIONS, [
-      col('id'),
-      col('project_id'),
-      col('user_id'),
-      col('function_id'),
-      col('function_version'),
-      col('function_alias'),
-      col('description'),
-      col('input'),
-      col('sync'),
-      col('claimed_by'),
-    ]);
+    // Counting and recording in one statement: atomic without an explicit transaction.
+    const inserted = await this.deps.db.query<ExecutionRow>(
+      `WITH v AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[])
+           AS t(id, project_id, user_id, function_id, function_version, function_alias, description, input, sync, claimed_by)),
+       counted AS (
+         UPDATE functions f SET count = f.count + c.n FROM (SELECT function_id, count(*) AS n FROM v GROUP BY function_id) c
+         WHERE f.id = c.function_id)
+       INSERT INTO executions (id, project_id, user_id, function_id, function_version, function_alias, description, input,
+         status, sync, claimed_by, claimed_at)
+       SELECT id, project_id, user_id, function_id, function_version, function_alias, description, input,
+         'running', sync, claimed_by, CASE WHEN sync THEN now() END FROM v
+       RETURNING *`,
+      [col('id'), col('project_id'), col('user_id'), col('function_id'), col('function_version'), col('function_alias'), col('description'), col('input'), col('sync'), col('claimed_by')],
+    );
     const byId = new Map(inserted.map((r) => [r.id, r]));
     return rows.map((r) => byId.get(r.id) as ExecutionRow);
   }
 
   private async finishRows(rows: FinalState[]): Promise<(ExecutionRow | undefined)[]> {
     const col = <K extends keyof FinalState>(k: K) => rows.map((r) => r[k]);
-    const updated = await this.deps.db.execute<ExecutionRow>(FINISH_EXECUTIONS, [col('id'), col('status'), col('result'), col('log'), col('log_key')]);
+    const updated = await this.deps.db.query<ExecutionRow>(
+      `UPDATE executions e SET status = v.status, result = v.result, log = v.log, log_key = v.log_key, claimed_by = NULL, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, status, result, log, log_key)
+       WHERE e.id = v.id RETURNING e.*`,
+      [col('id'), col('status'), col('result'), col('log'), col('log_key')],
+    );
     const byId = new Map(updated.map((r) => [r.id, r]));
     return rows.map((r) => byId.get(r.id));
   }
