@@ -46,7 +46,7 @@ export function storageSection(r: StorageBenchResult, command: string, seconds: 
     const plainRate = s.bytes / (s.plain.p50 / 1000) / MB;
     const row = (label: string, run: typeof s.storlet, goal: string, ok: boolean | undefined) => {
       const runRate = s.bytes / (run.p50 / 1000) / MB;
-      return `| ${size(s.bytes)}${label} | ${ms(s.plain.p50)} | ${ms(run.p50)} | +${ms(run.p50 - s.plain.p50)} | ${rate(plainRate)} | ${rate(runRate)} (${((runRate / plainRate) * 100).toFixed(0)} %) | ${goal} | ${verdict(ok)} |`;
+      return `| ${size(s.bytes)}${label} | ${ms(s.plain.p50)} | ${ms(run.p50)} | ${run.p50 >= s.plain.p50 ? '+' : '−'}${ms(Math.abs(run.p50 - s.plain.p50))} | ${rate(plainRate)} | ${rate(runRate)} (${((runRate / plainRate) * 100).toFixed(0)} %) | ${goal} | ${verdict(ok)} |`;
     };
     const last = i === r.storlet.length - 1;
     const goal = i === 0 ? '≤ +0.5 ms' : last ? '≥ 80 % of plain' : '';

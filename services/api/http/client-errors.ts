@@ -1,12 +1,13 @@
 // What Node's HTTP/1.1 parser refuses before a request reaches a surface. Node's default answers
-// every parse error with a bare 400 and a reset, which differs from Swift in three places that
-// Swift's clients and functional tests rely on:
+// every parse error with a bare 400 and a reset, which differs from Swift where Swift's clients
+// and functional tests rely on it:
 // - raw (un-percent-encoded) non-ASCII bytes in the request line: Swift takes them as the UTF-8
 //   they are (and answers 412 for invalid UTF-8). Such a request line is percent-encoded and the
 //   connection handed back to the HTTP server, so the request goes through the pipeline as usual;
 // - bytes after a request whose headers gave no body framing (a PUT without Content-Length) or a
 //   chunked body that does not parse: the request in flight still gets its own answer (411, 501)
 //   and the connection is closed after it;
+// - a well-formed method Node's parser does not know (it knows a fixed list): Swift's 405;
 // - everything else gets 400 (431, 408) with a short text body, then the connection is closed.
 // The rescue reaches into two documented-by-behaviour parts of Node's server: adding a 'data'
 // listener to a server socket detaches its native parser, and a server accepts any Duplex as a
