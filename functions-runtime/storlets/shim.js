@@ -93,6 +93,15 @@ function inputFile(fd, metadata, ranges) {
   return stream;
 }
 
+/** An output's metadata as stored (string values), checked as both kinds of output check it. */
+function encodeMetadata(metadata, alreadySet) {
+  if (alreadySet) throw new Error('setMetadata may be called only once');
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError('metadata must be an object');
+  const encoded = JSON.stringify(Object.fromEntries(Object.entries(metadata).map(([k, v]) => [String(k), String(v)])));
+  if (Buffer.byteLength(encoded) > MAX_METADATA_BYTES) throw new Error(`metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+  return encoded;
+}
+
 /** The one output: setMetadata() exactly once, before any write. */
 class StorletOutputFile extends Writable {
   constructor(dataPath, metaPath) {
@@ -104,10 +113,7 @@ class StorletOutputFile extends Writable {
   }
 
   setMetadata(metadata) {
-    if (this.metadataSet) throw new Error('setMetadata may be called only once');
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError('metadata must be an object');
-    const encoded = JSON.stringify(Object.fromEntries(Object.entries(metadata).map(([k, v]) => [String(k), String(v)])));
-    if (Buffer.byteLength(encoded) > MAX_METADATA_BYTES) throw new Error(`metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+    const encoded = encodeMetadata(metadata, this.metadataSet);
     fs.writeFileSync(this.metaPath, encoded);
     this.metadataSet = true;
     this.fd = fs.openSync(this.dataPath, 'w');
@@ -198,10 +204,7 @@ class FramedOutputFile extends Writable {
   }
 
   setMetadata(metadata) {
-    if (this.metadataSet) throw new Error('setMetadata may be called only once');
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError('metadata must be an object');
-    const encoded = JSON.stringify(Object.fromEntries(Object.entries(metadata).map(([k, v]) => [String(k), String(v)])));
-    if (Buffer.byteLength(encoded) > MAX_METADATA_BYTES) throw new Error(`metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+    const encoded = encodeMetadata(metadata, this.metadataSet);
     this.send('M', encoded);
     this.metadataSet = true;
   }

@@ -23,3 +23,14 @@ class Sleeper(object):
         while True:
             time.sleep(1)
 `;
+
+/** Reads its input, closes its output, never calls set_metadata: 503, and a PUT stores nothing. */
+export const NO_METADATA = `
+class NoMeta(object):
+    def __init__(self, logger):
+        pass
+
+    def __call__(self, in_files, out_files, params):
+        in_files[0].read()
+        out_files[0].close()
+`;

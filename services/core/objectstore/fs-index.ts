@@ -22,6 +22,7 @@ import { type RowCache, rowCacheFor, rowKey } from './row-cache';
 import { nowMicros } from './timestamp';
 
 // The hot statements of object GET/HEAD, PUT and DELETE, kept prepared (db/database.ts).
+/** An account's metadata alone (every storlet call reads it). */
 const ACCOUNT_META = statement('os_account_meta', 'SELECT meta FROM os_accounts WHERE name = $1');
 
 /** An account with its totals (account HEAD and GET). */

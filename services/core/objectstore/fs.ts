@@ -105,7 +105,6 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
     const offThread = opts.contentLength !== undefined && opts.contentLength >= OFF_THREAD_MD5_BYTES ? new OffThreadMd5() : undefined;
     const md5 = offThread ? undefined : createHash('md5');
     let renamed = false;
-    let closing: Promise<void> | undefined;
     try {
       let batch: Buffer[] = [];
       let batchBytes = 0;
@@ -161,7 +160,6 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
       // the file's sync, the rename and the directory's opening run at once, then the directory's
       // sync (a crash before the commit leaves an unnamed file for the sweeper).
       const fileSynced = fh.sync();
-      const dirOpened = fsp.open(dir, 'r');
       const renamedNow = fsp.rename(temp, final).then(
         () => void (renamed = true),
         (err: NodeJS.ErrnoException) => {
@@ -170,33 +168,29 @@ export class FsBackend extends IndexedBackend implements ObjectBackend {
           throw err;
         },
       );
-      const dirSynced = (async () => {
-        const d = await dirOpened;
-        try {
-          await renamedNow;
-          await d.sync();
-        } finally {
-          await d.close();
-        }
-      })();
+      const dirSynced = this.syncDir(dir, renamedNow);
       const steps = [fileSynced, renamedNow, dirSynced, dirDurable];
       await Promise.allSettled(steps);
       for (const p of steps) await p;
       // Everything is durable: the commit need not wait for the handle to close.
-      closing = fh.close().catch((err: Error) => console.error(`[objectstore] closing ${final}: ${err.message}`));
+      void fh.close().catch((err: Error) => console.error(`[objectstore] closing ${final}: ${err.message}`));
       return { bytes, etag };
     } catch (err) {
       offThread?.abandon();
-      if (!closing) await fh.close().catch(() => undefined);
+      await fh.close().catch(() => undefined);
       await fsp.rm(renamed ? final : temp, { force: true });
       throw err;
     }
   }
 
-  /** Makes the rename durable before the index row that depends on it is written. */
-  private async syncDir(dir: string): Promise<void> {
+  /**
+   * Makes the entries of `dir` durable: opens it at once and syncs it once `after` (a rename into
+   * it) has settled, so the opening overlaps that work.
+   */
+  private async syncDir(dir: string, after?: Promise<unknown>): Promise<void> {
     const d = await fsp.open(dir, 'r');
     try {
+      await after;
       await d.sync();
     } finally {
       await d.close();

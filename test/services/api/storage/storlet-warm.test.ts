@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startStorage, PROJECT_B, TOKEN_B, type StorageHarness } from './harness';
+import { NO_METADATA } from '../../../helpers/storlet-sources';
 
 const HEADERS = (language: string, main: string): Record<string, string> => ({
   'Content-Type': 'application/octet-stream',
@@ -75,14 +76,6 @@ class Concat(object):
         out_files[0].close()
 `;
 
-const NO_METADATA = `
-class NoMeta(object):
-    def __init__(self, logger):
-        pass
-
-    def __call__(self, in_files, out_files, params):
-        out_files[0].close()
-`;
 
 /** Bypasses the shim: writes a data frame straight to the worker's socket, before any metadata. */
 const FORGER = `

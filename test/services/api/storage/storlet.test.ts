@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { useFileHandOff } from '../../../../services/api/storage/run-input';
 import { startStorage, TOKEN_A, TOKEN_B, type StorageHarness } from './harness';
-import { RAISER, SLEEPER } from '../../../helpers/storlet-sources';
+import { NO_METADATA, RAISER, SLEEPER } from '../../../helpers/storlet-sources';
 
 const run = promisify(execFile);
 
@@ -57,15 +57,6 @@ class Concat(object):
         out_files[0].close()
 `;
 
-const NO_METADATA = `
-class NoMeta(object):
-    def __init__(self, logger):
-        pass
-
-    def __call__(self, in_files, out_files, params):
-        in_files[0].read()
-        out_files[0].close()
-`;
 
 const SNOOP = `
 import os, socket
